@@ -1,0 +1,112 @@
+// Central: HTTP (+ gRPC) front, storage, and the modules that plug into them.
+// The HTTP server listens first (so /-/healthy answers at once); /-/ready
+// turns true once storage answers and migrations are done.
+import type { FastifyInstance } from 'fastify';
+import { createHttpApp, createRegistry, splitHostPort, startSelfTracing, type Config, type MetricsRegistry } from '../core/index.ts';
+import { createDeferredStore, instrumentStore, openStore, type Store } from '../storage/index.ts';
+
+/** What a central module gets: configuration, storage, metrics. */
+export interface CentralDeps {
+  readonly config: Config;
+  readonly store: Store;
+  readonly registry: MetricsRegistry;
+  readonly app: FastifyInstance;
+}
+
+/** A piece of central (ingest, query APIs, ...): registers routes, may run in the background. */
+export interface CentralModule {
+  readonly name: string;
+  /** called before listen: add routes */
+  register(deps: CentralDeps): void | Promise<void>;
+  /** called once storage is ready */
+  start?(): Promise<void>;
+  /** flush and stop; idempotent */
+  shutdown?(): Promise<void>;
+}
+
+export type CentralModuleFactory = () => CentralModule;
+
+/** Modules every central runs, in order. */
+export const CENTRAL_MODULES: CentralModuleFactory[] = [];
+
+export interface Central {
+  readonly app: FastifyInstance;
+  readonly store: Store;
+  readonly registry: MetricsRegistry;
+  /** the bound HTTP address, e.g. http://127.0.0.1:9009 */
+  readonly httpUrl: string;
+  /** resolves once storage is migrated */
+  readonly ready: Promise<void>;
+  shutdown(): Promise<void>;
+  /** waits for SIGTERM/SIGINT, shuts down, returns the exit code */
+  untilStopped(): Promise<number>;
+}
+
+export interface CentralOptions {
+  readonly role: string;
+  readonly modules?: readonly CentralModuleFactory[];
+  /** install SIGTERM/SIGINT handlers (the CLI does; tests do not) */
+  readonly handleSignals?: boolean;
+}
+
+export async function startCentral(config: Config, opts: CentralOptions): Promise<Central> {
+  const registry = createRegistry(opts.role);
+  const deferred = createDeferredStore(config.storage.database, config.storage.clickhouseUrl ? 'server' : 'embedded');
+  const store = instrumentStore(deferred, registry);
+  const app = createHttpApp({ logLevel: config.log.level, maxRequestBytes: config.limits.maxRequestBytes, registry, isReady: () => deferred.ready });
+  const tracing = await startSelfTracing({ endpoint: config.telemetry.otlpEndpoint, serviceName: config.telemetry.serviceName, role: opts.role });
+  tracing?.instrument(app);
+
+  const modules = (opts.modules ?? CENTRAL_MODULES).map((f) => f());
+  for (const m of modules) await m.register({ config, store, registry, app });
+
+  const { host, port } = splitHostPort(config.server.httpListen);
+  await app.listen({ host, port });
+  const addr = app.server.address();
+  const boundPort = typeof addr === 'object' && addr ? addr.port : port;
+  const httpUrl = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${boundPort}`;
+
+  let failed: unknown;
+  const ready = (async () => {
+    const real = await openStore(config);
+    deferred.resolve(real);
+    for (const m of modules) await m.start?.();
+    app.log.info({ url: httpUrl, storage: real.kind, database: real.database }, 'fleetwatch is ready');
+  })();
+  ready.catch((e) => {
+    failed = e;
+  });
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (): Promise<void> =>
+    (stopping ??= (async () => {
+      await app.close(); // stop accepting; in-flight requests finish
+      for (const m of [...modules].reverse()) await m.shutdown?.();
+      await tracing?.shutdown().catch(() => undefined);
+      await ready.catch(() => undefined);
+      await store.close();
+    })());
+
+  const untilStopped = async (): Promise<number> => {
+    try {
+      await ready;
+    } catch (e) {
+      await shutdown().catch(() => undefined);
+      throw e;
+    }
+    const signal = await new Promise<string>((resolve) => {
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      process.once('SIGINT', () => resolve('SIGINT'));
+    });
+    app.log.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => {
+      app.log.error('shutdown timed out; exiting');
+      process.exit(1);
+    }, config.server.shutdownTimeoutMs);
+    timer.unref();
+    await shutdown();
+    return failed ? 1 : 0;
+  };
+
+  return { app, store, registry, httpUrl, ready, shutdown, untilStopped };
+}
