@@ -51,7 +51,9 @@ export async function openEmbedded(opts: EmbeddedOptions): Promise<Store> {
   }
   if (!openSession) {
     const chdb: ChdbModule = await import('chdb');
-    const session = new chdb.Session(dir);
+    // 64-bit integers arrive as strings in JSON results, as from a server, so
+    // fingerprints never lose precision in a JS number
+    const session = new chdb.Session(dir, { connectionArgs: ['--output_format_json_quote_64bit_integers=1'] });
     openSession = { dir, session, users: 0 };
   }
   openSession.users++;

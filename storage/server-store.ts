@@ -29,6 +29,7 @@ export async function openServer(opts: ServerOptions): Promise<Store> {
     username: opts.user,
     password: opts.password,
     request_timeout: opts.requestTimeoutMs,
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 1 },
     ...(tls ? { tls } : {}),
   });
   const store = new ServerStore(client, ident(opts.database));
