@@ -17,10 +17,23 @@ export function counter(registry: client.Registry, name: string, help: string, l
   return new client.Counter({ name, help, labelNames: [...labelNames], registers: [registry] });
 }
 
-export function gauge(registry: client.Registry, name: string, help: string, labelNames: readonly string[] = []): client.Gauge<string> {
+/** A gauge; with `read`, its value is read at scrape time. */
+export function gauge(registry: client.Registry, name: string, help: string, labelNames: readonly string[] = [], read?: () => number): client.Gauge<string> {
   const existing = registry.getSingleMetric(name);
   if (existing) return existing as client.Gauge<string>;
-  return new client.Gauge({ name, help, labelNames: [...labelNames], registers: [registry] });
+  return new client.Gauge({
+    name,
+    help,
+    labelNames: [...labelNames],
+    registers: [registry],
+    ...(read
+      ? {
+          collect(this: client.Gauge<string>) {
+            this.set(read());
+          },
+        }
+      : {}),
+  });
 }
 
 export function histogram(registry: client.Registry, name: string, help: string, labelNames: readonly string[] = [], buckets?: number[]): client.Histogram<string> {

@@ -64,7 +64,8 @@ export async function applyRetention(store: Store, retention: Retention, cluster
     const have = current.get(local) ?? '';
     const want = ttlClause(t, retention);
     const hasTtl = /\bTTL\b/.test(have);
-    const secs = /INTERVAL (\d+) SECOND/.exec(have)?.[1];
+    // ClickHouse stores `INTERVAL n SECOND` as `toIntervalSecond(n)`
+    const secs = /(?:INTERVAL (\d+) SECOND|toIntervalSecond\((\d+)\))/.exec(have)?.slice(1).find(Boolean);
     const wantSecs = /INTERVAL (\d+) SECOND/.exec(want)?.[1];
     if ((!want && !hasTtl) || (want && secs === wantSecs)) continue;
     const stmt = stmts.find((s) => s.startsWith(`ALTER TABLE ${db}.${local} `));

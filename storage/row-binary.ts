@@ -117,6 +117,13 @@ export class RowBinaryWriter {
     this.off += b.length;
   }
 
+  /** Copies raw bytes without a length prefix (e.g. a Float64 kept bit-exact). */
+  raw(src: Uint8Array, start: number, len: number): void {
+    this.ensure(len);
+    for (let i = 0; i < len; i++) this.buf[this.off + i] = src[start + i] as number;
+    this.off += len;
+  }
+
   /** FixedString(N) */
   fixedBytes(b: Uint8Array, n: number): void {
     this.ensure(n);

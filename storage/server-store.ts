@@ -3,7 +3,7 @@
 // proves through chDB (no modern ClickHouse server can run in CI).
 import { Readable } from 'node:stream';
 import { readFileSync } from 'node:fs';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { createClient, ClickHouseLogLevel, type ClickHouseClient } from '@clickhouse/client';
 import { FleetwatchError } from '../core/errors.ts';
 import { withSettings, type BinaryFormat, type InsertBatch, type QueryOptions, type Store } from './store.ts';
 import { ident, type Sql } from './sql.ts';
@@ -30,6 +30,8 @@ export async function openServer(opts: ServerOptions): Promise<Store> {
     password: opts.password,
     request_timeout: opts.requestTimeoutMs,
     clickhouse_settings: { output_format_json_quote_64bit_integers: 1 },
+    // failures surface as errors we report ourselves; the client's own log would print stack traces
+    log: { level: ClickHouseLogLevel.OFF },
     ...(tls ? { tls } : {}),
   });
   const store = new ServerStore(client, ident(opts.database));
