@@ -1,5 +1,5 @@
 // Building blocks shared by the decoders: label sets with their fingerprint.
-import { fingerprintParts, sortLabels, type Labels } from '../core/labels.ts';
+import { fingerprintParts, sortLabels, type Labels } from '../core/index.ts';
 import type { LogStream, SeriesRef } from './types.ts';
 
 /** A series from label names/values in any order (sorted here, hashed once). */

@@ -2,7 +2,7 @@
 // the edge, into these column-shaped batches; ingest writes them to
 // ClickHouse without re-parsing. Label sets are name-sorted parallel arrays
 // and carry their fingerprint (two unsigned 32-bit halves, see core/labels.ts).
-import type { Labels } from '../core/labels.ts';
+import type { Labels } from '../core/index.ts';
 
 export interface SeriesRef {
   /** name-sorted, includes __name__ */

@@ -9,7 +9,7 @@ import { writeFile, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { FleetwatchError } from '../core/errors.ts';
+import { FleetwatchError } from '../core/index.ts';
 import { withSettings, type BinaryFormat, type InsertBatch, type QueryOptions, type Store } from './store.ts';
 import { ident, type Sql } from './sql.ts';
 

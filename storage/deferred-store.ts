@@ -1,7 +1,7 @@
 // A Store that stands in while the real one opens and migrates: the HTTP
 // server can listen (and answer /-/healthy) at once, and storage calls made
 // before the store is ready answer 503 so clients retry.
-import { FleetwatchError } from '../core/errors.ts';
+import { FleetwatchError } from '../core/index.ts';
 import type { Store } from './store.ts';
 
 export interface DeferredStore extends Store {

@@ -1,5 +1,5 @@
 // storage: ClickHouse schema, migrations, and the two connection kinds.
-import type { Config } from '../core/config.ts';
+import type { Config } from '../core/index.ts';
 import type { Store } from './store.ts';
 import { openEmbedded } from './chdb-store.ts';
 import { openServer } from './server-store.ts';

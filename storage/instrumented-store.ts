@@ -1,6 +1,6 @@
 // A Store wrapper that counts and times every storage call for /metrics.
-import type { MetricsRegistry } from '../core/metrics.ts';
-import { counter, histogram } from '../core/metrics.ts';
+import type { MetricsRegistry } from '../core/index.ts';
+import { counter, histogram } from '../core/index.ts';
 import type { BinaryFormat, InsertBatch, QueryOptions, Store } from './store.ts';
 import type { Sql } from './sql.ts';
 

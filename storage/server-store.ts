@@ -4,7 +4,7 @@
 import { Readable } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import { createClient, ClickHouseLogLevel, type ClickHouseClient } from '@clickhouse/client';
-import { FleetwatchError } from '../core/errors.ts';
+import { FleetwatchError } from '../core/index.ts';
 import { withSettings, type BinaryFormat, type InsertBatch, type QueryOptions, type Store } from './store.ts';
 import { ident, type Sql } from './sql.ts';
 import { parseJsonEachRow } from './chdb-store.ts';
