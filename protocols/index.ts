@@ -1,0 +1,54 @@
+// protocols: wire formats shared by collector and ingest. Each decoder turns
+// request bytes into one of the typed batches of types.ts and returns a
+// DecodeResult (a value, never an exception) for bad input.
+
+// typed batches and building blocks
+export type {
+  DecodeResult,
+  Exemplar,
+  LogStream,
+  LogsBatch,
+  MetricMetadata,
+  MetricsBatch,
+  Rejection,
+  SeriesRef,
+  Span,
+  SpanEvent,
+  SpanLink,
+  SpansBatch,
+} from './types.ts';
+export { EMPTY_LABELS, STALE_NAN_BITS, isStaleNaN, makeSeries, makeStream, staleNaN } from './series.ts';
+export { toLabels } from './decode-helpers.ts';
+export type { LabelsInput } from './decode-helpers.ts';
+
+// compression
+export { decompress, parseContentEncoding, snappyCompress, snappyUncompressedLength } from './compression.ts';
+export type { ContentEncoding } from './compression.ts';
+
+// protobuf wire format
+export { ProtobufReader, ProtobufDecodeError, WIRE_VARINT, WIRE_FIXED64, WIRE_LEN, WIRE_FIXED32 } from './protobuf-reader.ts';
+export { ProtobufWriter } from './protobuf-writer.ts';
+
+// Prometheus remote_write 1.0 / 2.0
+export {
+  decodeRemoteWrite,
+  remoteWriteVersion,
+  remoteWriteWrittenCounts,
+  encodeRemoteWriteV1,
+  encodeRemoteWriteV2,
+  REMOTE_WRITE_V1_CONTENT_TYPE,
+  REMOTE_WRITE_V2_CONTENT_TYPE,
+  REMOTE_WRITE_WRITTEN_HEADERS,
+} from './remote-write.ts';
+export type {
+  DecodeRemoteWriteOptions,
+  RemoteWriteVersion,
+  RemoteWriteSeriesInput,
+  RemoteWriteV2SeriesInput,
+  RemoteWriteSampleInput,
+  RemoteWriteExemplarInput,
+} from './remote-write.ts';
+
+// Loki push
+export { decodeLokiPush, lokiPushFormat, parseLokiLabels, formatLokiLabels, encodeLokiPushProto } from './loki-push.ts';
+export type { LokiPushFormat, LokiStreamInput, LokiEntryInput } from './loki-push.ts';
