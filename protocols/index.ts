@@ -52,3 +52,13 @@ export type {
 // Loki push
 export { decodeLokiPush, lokiPushFormat, parseLokiLabels, formatLokiLabels, encodeLokiPushProto } from './loki-push.ts';
 export type { LokiPushFormat, LokiStreamInput, LokiEntryInput } from './loki-push.ts';
+
+// OTLP (metrics, logs, traces; protobuf and JSON) and OTLP/gRPC
+export { decodeOtlpMetrics, promMetricName, promUnit, formatPromFloat } from './otlp-metrics.ts';
+export type { OtlpMetricsOptions, PromMetricType } from './otlp-metrics.ts';
+export { decodeOtlpLogs, OTLP_LOG_STREAM_ATTRIBUTES, severityName } from './otlp-logs.ts';
+export { decodeOtlpTraces, UNKNOWN_SERVICE_NAME } from './otlp-traces.ts';
+export { encodeOtlpExportResponse, encodeRpcStatus, partialSuccessOf, promLabelName } from './otlp-common.ts';
+export type { OtlpFormat, OtlpSignal } from './otlp-common.ts';
+export { createOtlpGrpcServices, otlpGrpcServiceDefinition, isRetryableGrpcCode, grpcCodeForHttpStatus, GRPC_STATUS } from './otlp-grpc.ts';
+export type { OtlpGrpcHandler, OtlpGrpcHandlers, OtlpGrpcResult, OtlpGrpcCall, OtlpGrpcService } from './otlp-grpc.ts';
