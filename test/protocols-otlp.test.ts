@@ -81,7 +81,7 @@ async function collectMetrics(temporality?: AggregationTemporality, exponential 
 describe.each(FORMATS)('OTLP metrics from the OTel SDK (%s)', (format) => {
   it('maps counters, up-down counters, gauges and histograms to the Prometheus model', async () => {
     const rm = await collectMetrics();
-    const points = rm.scopeMetrics[0]?.metrics.flatMap((m) => m.dataPoints) ?? [];
+    const points = (rm.scopeMetrics[0]?.metrics ?? []).flatMap((m): readonly { endTime: HrTime }[] => m.dataPoints);
     const endTime = points[0]?.endTime;
     if (endTime === undefined) throw new Error('no data points collected');
     const t = hrMs(endTime);
