@@ -28,10 +28,13 @@ export type { ContentEncoding } from './compression.ts';
 // protobuf wire format
 export { ProtobufReader, ProtobufDecodeError, WIRE_VARINT, WIRE_FIXED64, WIRE_LEN, WIRE_FIXED32 } from './protobuf-reader.ts';
 export { ProtobufWriter } from './protobuf-writer.ts';
+export { createLabelBytesCache } from './label-bytes-cache.ts';
+export type { LabelBytesCache, LabelBytesCacheOptions } from './label-bytes-cache.ts';
 
 // Prometheus remote_write 1.0 / 2.0
 export {
   decodeRemoteWrite,
+  createRemoteWriteSeriesCache,
   remoteWriteVersion,
   remoteWriteWrittenCounts,
   encodeRemoteWriteV1,
@@ -42,6 +45,7 @@ export {
 } from './remote-write.ts';
 export type {
   DecodeRemoteWriteOptions,
+  RemoteWriteSeriesCache,
   RemoteWriteVersion,
   RemoteWriteSeriesInput,
   RemoteWriteV2SeriesInput,

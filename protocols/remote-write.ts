@@ -29,11 +29,24 @@ import { ProtobufDecodeError, ProtobufReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARIN
 import { ProtobufWriter } from './protobuf-writer.ts';
 import { RejectionCollector, formatLabelSet, toLabels, type LabelsInput } from './decode-helpers.ts';
 import { EMPTY_LABELS, makeSeries } from './series.ts';
+import { createLabelBytesCache, type LabelBytesCache, type LabelBytesCacheOptions } from './label-bytes-cache.ts';
 import type { DecodeResult, Exemplar, MetricMetadata, MetricsBatch, SeriesRef } from './types.ts';
 
 export interface DecodeRemoteWriteOptions {
   /** refuse (400) a request carrying more time series than this */
   readonly maxSeries?: number;
+  /**
+   * Reuse what earlier requests decoded for byte-identical 1.0 label sets
+   * (see label-bytes-cache.ts). Optional; results are the same without it.
+   */
+  readonly seriesCache?: RemoteWriteSeriesCache;
+}
+
+/** Decoded series (or rejection reasons) by the raw bytes of their labels. */
+export type RemoteWriteSeriesCache = LabelBytesCache<SeriesRef | string>;
+
+export function createRemoteWriteSeriesCache(options: LabelBytesCacheOptions): RemoteWriteSeriesCache {
+  return createLabelBytesCache<SeriesRef | string>(options);
 }
 
 export type RemoteWriteVersion = 1 | 2;
@@ -120,7 +133,7 @@ export function remoteWriteWrittenCounts(batch: MetricsBatch): { samples: number
 export function decodeRemoteWrite(body: Uint8Array, version: RemoteWriteVersion, opts: DecodeRemoteWriteOptions = {}): DecodeResult<MetricsBatch> {
   const maxSeries = opts.maxSeries ?? Infinity;
   try {
-    return version === 2 ? decodeV2(body, maxSeries) : decodeV1(body, maxSeries);
+    return version === 2 ? decodeV2(body, maxSeries) : decodeV1(body, maxSeries, opts.seriesCache);
   } catch (e) {
     if (e instanceof ProtobufDecodeError) {
       const name = version === 2 ? 'io.prometheus.write.v2.Request' : 'prometheus.WriteRequest';
@@ -183,8 +196,9 @@ class BatchBuilder {
   seriesSeen = 0;
 
   constructor(bodyBytes: number, private readonly maxSeries: number) {
-    // A typical encoded sample takes 15-20 bytes; start there and grow.
-    this.cols = new SampleColumns(Math.min(1 << 20, (bodyBytes >>> 4) + 16));
+    // An encoded sample takes ~20 bytes and a series' labels ~100-300, so
+    // 64 bytes per sample is a middle guess; the columns double as needed.
+    this.cols = new SampleColumns(Math.min(1 << 20, (bodyBytes >>> 6) + 16));
   }
 
   countSeries(): void {
@@ -192,11 +206,11 @@ class BatchBuilder {
   }
 
   /**
-   * Validates a series' labels. Returns the sorted label set, or a reason to
-   * reject it. Empty values were already dropped (Prometheus treats a label
-   * with an empty value as absent).
+   * Validates a series' labels. Returns the series, or a reason to reject
+   * it. Empty values were already dropped (Prometheus treats a label with an
+   * empty value as absent).
    */
-  checkLabels(names: string[], values: string[]): Labels | string {
+  checkLabels(names: string[], values: string[]): SeriesRef | string {
     const l = sortLabels(names, values);
     let hasName = false;
     for (let i = 0; i < l.names.length; i++) {
@@ -206,30 +220,28 @@ class BatchBuilder {
       if (n === '__name__') hasName = true;
     }
     if (!hasName) return `missing metric name (__name__) in ${formatLabelSet(l.names, l.values)}`;
-    return l;
+    return makeSeries(l.names, l.values);
   }
 
   /** Ends a series: keeps its samples and exemplars, or rolls them back and records why. */
-  finishSeries(labels: Labels | string, sampleStart: number, histograms: number, pending: PendingExemplar[] | null): SeriesRef | null {
+  finishSeries(ref: SeriesRef | string, sampleStart: number, histograms: number, pending: PendingExemplar[] | null): void {
     const cols = this.cols;
     const samples = cols.count - sampleStart;
-    if (typeof labels === 'string') {
+    if (typeof ref === 'string') {
       if (cols.count > cols.dirtyUntil) cols.dirtyUntil = cols.count;
       cols.count = sampleStart;
-      if (samples + histograms > 0 || pending !== null) this.rejected.add(labels, samples + histograms);
-      return null;
+      if (samples + histograms > 0 || pending !== null) this.rejected.add(ref, samples + histograms);
+      return;
     }
     this.histogramCount += histograms;
-    if (samples === 0 && pending === null) return null;
+    if (samples === 0 && pending === null) return;
     const idx = this.series.length;
-    const ref = makeSeries(labels.names, labels.values);
     this.series.push(ref);
     const si = cols.seriesIdx;
     for (let i = sampleStart; i < cols.count; i++) si[i] = idx;
     if (pending !== null) {
       for (const p of pending) this.exemplars.push({ seriesIndex: idx, labels: p.labels, timestampMs: p.timestampMs, value: p.value });
     }
-    return ref;
   }
 
   build(): MetricsBatch {
@@ -281,7 +293,7 @@ function readSample(r: ProtobufReader, cols: SampleColumns): void {
 
 // ---------------------------------------------------------------- 1.0
 
-function decodeV1(body: Uint8Array, maxSeries: number): DecodeResult<MetricsBatch> {
+function decodeV1(body: Uint8Array, maxSeries: number, cache: RemoteWriteSeriesCache | undefined): DecodeResult<MetricsBatch> {
   const r = new ProtobufReader(body);
   const b = new BatchBuilder(body.length, maxSeries);
   let sawV1Field = false;
@@ -293,7 +305,7 @@ function decodeV1(body: Uint8Array, maxSeries: number): DecodeResult<MetricsBatc
       if (t === LEN1) {
         sawV1Field = true;
         b.countSeries();
-        readSeriesV1(r, b);
+        readSeriesV1(r, b, cache);
       } else if (t === LEN3) {
         sawV1Field = true;
         readMetadataV1(r, b);
@@ -316,8 +328,30 @@ function decodeV1(body: Uint8Array, maxSeries: number): DecodeResult<MetricsBatc
   return { ok: true, value: b.build() };
 }
 
-function readSeriesV1(r: ProtobufReader, b: BatchBuilder): void {
+function readSeriesV1(r: ProtobufReader, b: BatchBuilder, cache: RemoteWriteSeriesCache | undefined): void {
   const outer = r.enter();
+  const start = r.pos;
+  let known: SeriesRef | string | undefined;
+  let labelStart = -1;
+  let labelEnd = -1;
+  if (cache !== undefined) {
+    // Find the labels' byte span; senders write them together, and only a
+    // contiguous span is a usable cache key.
+    let contiguous = true;
+    while (r.pos < r.end) {
+      const at = r.pos;
+      const t = r.tag();
+      if (t === LEN1) {
+        if (labelStart < 0) labelStart = at;
+        else if (labelEnd !== at) contiguous = false;
+        r.skip(WIRE_LEN);
+        labelEnd = r.pos;
+      } else r.skip(t & 7);
+    }
+    r.pos = start;
+    if (!contiguous) labelStart = -1;
+    if (labelStart >= 0) known = cache.get(r.buf, labelStart, labelEnd);
+  }
   const names: string[] = [];
   const values: string[] = [];
   let badUtf8 = false;
@@ -330,11 +364,10 @@ function readSeriesV1(r: ProtobufReader, b: BatchBuilder): void {
       case LEN2:
         readSample(r, b.cols);
         break;
-      case LEN1: {
-        const ok = readLabelV1(r, names, values);
-        if (!ok) badUtf8 = true;
+      case LEN1:
+        if (known !== undefined) r.skip(WIRE_LEN);
+        else if (!readLabelV1(r, names, values)) badUtf8 = true;
         break;
-      }
       case LEN3:
         (pending ??= []).push(readExemplarV1(r));
         break;
@@ -350,8 +383,11 @@ function readSeriesV1(r: ProtobufReader, b: BatchBuilder): void {
     }
   }
   r.leave(outer);
-  const labels = badUtf8 ? `label name or value is not valid UTF-8 in ${formatLabelSet(names, values)}` : b.checkLabels(names, values);
-  b.finishSeries(labels, sampleStart, histograms, pending);
+  if (known === undefined) {
+    known = badUtf8 ? `label name or value is not valid UTF-8 in ${formatLabelSet(names, values)}` : b.checkLabels(names, values);
+    if (labelStart >= 0) cache?.set(r.buf, labelStart, labelEnd, known);
+  }
+  b.finishSeries(known, sampleStart, histograms, pending);
 }
 
 /** Reads a Label into the arrays; false when a string is not valid UTF-8. Empty values are dropped. */
@@ -544,10 +580,10 @@ function readSeriesV2(r: ProtobufReader, b: BatchBuilder, ctx: V2Context): void 
     help = symbolAt(ctx, meta.helpRef, 'metadata help_ref');
     unit = symbolAt(ctx, meta.unitRef, 'metadata unit_ref');
   }
-  const labels = utf8Ok ? b.checkLabels(names, values) : `label name or value is not valid UTF-8 in ${formatLabelSet(names, values)}`;
-  const ref = b.finishSeries(labels, sampleStart, histograms, pending);
-  if (meta !== null && typeof labels !== 'string' && (meta.type !== 0 || help !== '' || unit !== '')) {
-    const family = ref?.metricName ?? labels.values[labels.names.indexOf('__name__')] ?? '';
+  const ref = utf8Ok ? b.checkLabels(names, values) : `label name or value is not valid UTF-8 in ${formatLabelSet(names, values)}`;
+  b.finishSeries(ref, sampleStart, histograms, pending);
+  if (meta !== null && typeof ref !== 'string' && (meta.type !== 0 || help !== '' || unit !== '')) {
+    const family = ref.metricName;
     if (family !== '') b.metadataByFamily.set(family, { metricFamilyName: family, type: metricTypeName(meta.type), help, unit });
   }
 }
