@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { createHttpApp, createRegistry, splitHostPort, startSelfTracing, type Config, type MetricsRegistry } from '../core/index.ts';
 import { createDeferredStore, instrumentStore, openStore, type Store } from '../storage/index.ts';
+import { createIngestService } from '../ingest/index.ts';
 
 /** What a central module gets: configuration, storage, metrics. */
 export interface CentralDeps {
@@ -27,7 +28,24 @@ export interface CentralModule {
 export type CentralModuleFactory = () => CentralModule;
 
 /** Modules every central runs, in order. */
-export const CENTRAL_MODULES: CentralModuleFactory[] = [];
+export const CENTRAL_MODULES: CentralModuleFactory[] = [
+  () => {
+    let svc: ReturnType<typeof createIngestService> | undefined;
+    let app: FastifyInstance | undefined;
+    return {
+      name: 'ingest',
+      register: (deps) => {
+        app = deps.app;
+        svc = createIngestService(deps);
+      },
+      start: async () => {
+        await svc?.start();
+        app?.log.info({ grpc: svc?.grpcAddress }, 'OTLP/gRPC receiver listening');
+      },
+      shutdown: async () => svc?.shutdown(),
+    };
+  },
+];
 
 export interface Central {
   readonly app: FastifyInstance;

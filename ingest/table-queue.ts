@@ -3,7 +3,7 @@
 // while one insert is in flight, the next requests' chunks pile up and go
 // together in the next insert. Light load gets low latency, heavy load gets
 // large inserts, and a request is answered only after its rows are committed.
-import { FleetwatchError } from '../core/errors.ts';
+import { FleetwatchError } from '../core/index.ts';
 import type { InsertBatch, Store } from '../storage/index.ts';
 
 interface Waiter {

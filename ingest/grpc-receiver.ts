@@ -1,0 +1,69 @@
+// OTLP/gRPC receiver: the same decoders and ingester as OTLP/HTTP behind
+// grpc-js. Overload answers RESOURCE_EXHAUSTED and storage trouble
+// UNAVAILABLE, both retryable per the OTLP spec; bad data INVALID_ARGUMENT.
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { Config } from '../core/index.ts';
+import { splitHostPort, toFleetwatchError, writeTenantOf } from '../core/index.ts';
+import {
+  createOtlpGrpcServices,
+  decodeOtlpLogs,
+  decodeOtlpMetrics,
+  decodeOtlpTraces,
+  grpcCodeForHttpStatus,
+  type DecodeResult,
+  type OtlpGrpcHandler,
+  type OtlpGrpcResult,
+  type Rejection,
+} from '../protocols/index.ts';
+import type { Ingester } from './ingester.ts';
+
+export interface GrpcReceiver {
+  /** the bound address, e.g. 127.0.0.1:4317 */
+  readonly address: string;
+  shutdown(): Promise<void>;
+}
+
+export async function startGrpcReceiver(config: Config, ingester: Ingester, maxMessageBytes: number): Promise<GrpcReceiver> {
+  const server = new Server({ 'grpc.max_receive_message_length': maxMessageBytes });
+
+  const handle =
+    <T>(decode: (body: Uint8Array) => DecodeResult<T>, write: (tenant: string, batch: T) => Promise<{ rejected: readonly Rejection[] }>): OtlpGrpcHandler =>
+    async (tenantHeader, body): Promise<OtlpGrpcResult> => {
+      try {
+        const tenant = writeTenantOf(tenantHeader || undefined, config.tenancy);
+        const decoded = decode(body);
+        if (!decoded.ok) return { ok: false, code: grpcCodeForHttpStatus(decoded.status).code, message: decoded.message };
+        const out = await write(tenant, decoded.value);
+        return { ok: true, rejected: out.rejected };
+      } catch (e) {
+        const fe = toFleetwatchError(e);
+        const g = grpcCodeForHttpStatus(fe.status);
+        return { ok: false, code: g.code, message: fe.message, ...(fe.retryable ? { retryDelayMs: 1000 } : {}) };
+      }
+    };
+
+  for (const svc of createOtlpGrpcServices({
+    metrics: handle((b) => decodeOtlpMetrics(b, 'protobuf'), (t, x) => ingester.writeMetrics(t, x)),
+    logs: handle((b) => decodeOtlpLogs(b, 'protobuf'), (t, x) => ingester.writeLogs(t, x)),
+    traces: handle((b) => decodeOtlpTraces(b, 'protobuf'), (t, x) => ingester.writeSpans(t, x)),
+  })) {
+    server.addService(svc.definition, svc.implementation);
+  }
+
+  const { host, port } = splitHostPort(config.server.grpcListen);
+  const bound = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  let stopped: Promise<void> | undefined;
+  return {
+    address: `${host === '0.0.0.0' ? '127.0.0.1' : host}:${bound}`,
+    shutdown: () =>
+      (stopped ??= new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.forceShutdown(), 10_000);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      })),
+  };
+}

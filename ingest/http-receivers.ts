@@ -1,0 +1,161 @@
+// HTTP receivers: Prometheus remote_write (1.0 and 2.0), OTLP/HTTP (protobuf
+// and JSON) and Loki push. Each decodes its body once, hands the typed batch
+// to the ingester, and answers in its protocol's own success and error shapes.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../core/index.ts';
+import { FleetwatchError } from '../core/index.ts';
+import { writeTenantOf } from '../core/index.ts';
+import { toFleetwatchError } from '../core/index.ts';
+import {
+  decodeLokiPush,
+  decodeOtlpLogs,
+  decodeOtlpMetrics,
+  decodeOtlpTraces,
+  decodeRemoteWrite,
+  decompress,
+  encodeOtlpExportResponse,
+  encodeRpcStatus,
+  remoteWriteVersion,
+  type DecodeResult,
+  type Rejection,
+} from '../protocols/index.ts';
+import type { Ingester } from './ingester.ts';
+
+export interface ReceiverDeps {
+  readonly config: Config;
+  readonly ingester: Ingester;
+  /** resolves the tenant a write belongs to (collector auth may override the header) */
+  readonly tenantOf?: (req: FastifyRequest) => string;
+}
+
+function bodyOf(req: FastifyRequest): Uint8Array {
+  const b = req.body;
+  if (b instanceof Uint8Array) return b;
+  if (b === undefined || b === null) return new Uint8Array(0);
+  throw new FleetwatchError('FW_ERR_INGEST_BAD_REQUEST', 'unexpected body type');
+}
+
+function headerString(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function encodingOf(req: FastifyRequest): 'snappy' | 'gzip' | 'identity' | undefined {
+  const e = headerString(req.headers['content-encoding'])?.trim().toLowerCase();
+  if (!e || e === 'identity') return 'identity';
+  if (e === 'snappy' || e === 'gzip') return e;
+  return undefined;
+}
+
+function unwrap<T>(r: DecodeResult<T>): T {
+  if (r.ok) return r.value;
+  const code = r.status === 415 ? 'FW_ERR_INGEST_UNSUPPORTED_MEDIA' : r.status === 413 ? 'FW_ERR_INGEST_TOO_LARGE' : 'FW_ERR_INGEST_BAD_REQUEST';
+  throw new FleetwatchError(code, r.message);
+}
+
+function summarize(rejected: readonly Rejection[]): string {
+  const total = rejected.reduce((a, r) => a + r.count, 0);
+  const reasons = rejected.slice(0, 5).map((r) => `${r.reason} (${r.count})`).join('; ');
+  return `${total} rejected: ${reasons}${rejected.length > 5 ? '; ...' : ''}`;
+}
+
+/** Plain-text errors, as Prometheus remote_write and Loki push clients expect. */
+function sendTextError(reply: FastifyReply, err: unknown): FastifyReply {
+  const fe = toFleetwatchError(err);
+  if (fe.status >= 500 || fe.status === 429) reply.header('Retry-After', '1');
+  if (fe.status >= 500) reply.log.error({ err }, 'write failed');
+  return reply.code(fe.status).type('text/plain; charset=utf-8').send(`${fe.message}\n`);
+}
+
+export function registerHttpReceivers(app: FastifyInstance, deps: ReceiverDeps): void {
+  const { config, ingester } = deps;
+  const maxBytes = config.limits.maxRequestBytes;
+  const tenantOf = deps.tenantOf ?? ((req: FastifyRequest) => writeTenantOf(req.headers['x-scope-orgid'], config.tenancy));
+
+  // --- Prometheus remote_write 1.0 / 2.0 -----------------------------------
+  // https://prometheus.io/docs/specs/prw/remote_write_spec/ and .../remote_write_spec_2_0/
+  const remoteWrite = async (req: FastifyRequest, reply: FastifyReply) => {
+    try {
+      const tenant = tenantOf(req);
+      const version = unwrap(remoteWriteVersion(headerString(req.headers['content-type'])));
+      const enc = encodingOf(req);
+      if (enc !== 'snappy') throw new FleetwatchError('FW_ERR_INGEST_UNSUPPORTED_MEDIA', `remote_write bodies must be snappy-compressed (Content-Encoding: snappy), got ${headerString(req.headers['content-encoding']) ?? 'none'}`);
+      const raw = unwrap(await decompress(bodyOf(req), 'snappy', maxBytes));
+      const batch = unwrap(decodeRemoteWrite(raw, version, {}));
+      const out = await ingester.writeMetrics(tenant, batch);
+      reply.header('X-Prometheus-Remote-Write-Samples-Written', String(out.written));
+      reply.header('X-Prometheus-Remote-Write-Histograms-Written', '0');
+      reply.header('X-Prometheus-Remote-Write-Exemplars-Written', String(out.exemplars));
+      const problems = [...out.rejected];
+      if (batch.histogramCount > 0) problems.push({ reason: 'native histograms are not supported yet; send classic histograms (disable native histogram ingestion in the sender)', count: batch.histogramCount });
+      if (problems.length > 0) {
+        // the valid data is committed; a 400 tells the sender, without a retry, what was not
+        return reply.code(400).type('text/plain; charset=utf-8').send(`${summarize(problems)}\n`);
+      }
+      return reply.code(204).send();
+    } catch (e) {
+      return sendTextError(reply, e);
+    }
+  };
+  app.post('/api/v1/write', remoteWrite);
+  app.post('/api/v1/push', remoteWrite);
+
+  // --- OTLP/HTTP -----------------------------------------------------------
+  // https://opentelemetry.io/docs/specs/otlp/#otlphttp
+  type Signal = 'metrics' | 'logs' | 'traces';
+  const otlp = (signal: Signal) => async (req: FastifyRequest, reply: FastifyReply) => {
+    const ct = headerString(req.headers['content-type'])?.split(';')[0]?.trim().toLowerCase();
+    const format = ct === 'application/json' ? 'json' : 'protobuf';
+    const sendStatus = (status: number, message: string) => {
+      if (status === 429 || status === 503) reply.header('Retry-After', '1');
+      return reply
+        .code(status)
+        .type(format === 'json' ? 'application/json' : 'application/x-protobuf')
+        .send(Buffer.from(encodeRpcStatus(status === 400 ? 3 : status === 429 ? 8 : status === 503 ? 14 : 13, message, format)));
+    };
+    try {
+      if (ct !== 'application/x-protobuf' && ct !== 'application/json') {
+        throw new FleetwatchError('FW_ERR_INGEST_UNSUPPORTED_MEDIA', `OTLP/HTTP takes application/x-protobuf or application/json, got ${ct ?? 'none'}`);
+      }
+      const enc = encodingOf(req);
+      if (enc !== 'gzip' && enc !== 'identity') throw new FleetwatchError('FW_ERR_INGEST_UNSUPPORTED_MEDIA', 'OTLP/HTTP bodies must be gzip or uncompressed');
+      const tenant = tenantOf(req);
+      const raw = unwrap(await decompress(bodyOf(req), enc, maxBytes));
+      let rejected: readonly Rejection[];
+      if (signal === 'metrics') rejected = (await ingester.writeMetrics(tenant, unwrap(decodeOtlpMetrics(raw, format)))).rejected;
+      else if (signal === 'logs') rejected = (await ingester.writeLogs(tenant, unwrap(decodeOtlpLogs(raw, format)))).rejected;
+      else rejected = (await ingester.writeSpans(tenant, unwrap(decodeOtlpTraces(raw, format)))).rejected;
+      return reply
+        .code(200)
+        .type(format === 'json' ? 'application/json' : 'application/x-protobuf')
+        .send(Buffer.from(encodeOtlpExportResponse(signal, [...rejected], format)));
+    } catch (e) {
+      const fe = toFleetwatchError(e);
+      if (fe.status >= 500) req.log.error({ err: e }, 'OTLP write failed');
+      return sendStatus(fe.status, fe.message);
+    }
+  };
+  app.post('/v1/metrics', otlp('metrics'));
+  app.post('/v1/logs', otlp('logs'));
+  app.post('/v1/traces', otlp('traces'));
+
+  // --- Loki push -----------------------------------------------------------
+  // https://grafana.com/docs/loki/latest/reference/loki-http-api/#ingest-logs
+  app.post('/loki/api/v1/push', async (req, reply) => {
+    try {
+      const tenant = tenantOf(req);
+      const ct = headerString(req.headers['content-type']);
+      const isProto = (ct ?? '').toLowerCase().startsWith('application/x-protobuf');
+      let enc = encodingOf(req);
+      // Loki's protobuf push is snappy-compressed by definition
+      if (isProto && enc === 'identity') enc = 'snappy';
+      if (!enc) throw new FleetwatchError('FW_ERR_INGEST_UNSUPPORTED_MEDIA', `unsupported Content-Encoding ${headerString(req.headers['content-encoding'])}`);
+      const raw = unwrap(await decompress(bodyOf(req), enc, maxBytes));
+      const out = await ingester.writeLogs(tenant, unwrap(decodeLokiPush(raw, ct)));
+      if (out.rejected.length > 0) return reply.code(400).type('text/plain; charset=utf-8').send(`${summarize(out.rejected)}\n`);
+      return reply.code(204).send();
+    } catch (e) {
+      return sendTextError(reply, e);
+    }
+  });
+}
+

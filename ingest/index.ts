@@ -1,0 +1,11 @@
+// ingest: central's write path (validation, limits, group-committed inserts)
+// and the HTTP/gRPC receivers that feed it.
+export { createIngester, ingesterOptionsFromConfig } from './ingester.ts';
+export type { Ingester, IngesterOptions, WriteOutcome } from './ingester.ts';
+export { limitsFromConfig } from './limits.ts';
+export type { WriteLimits } from './limits.ts';
+export { SHAPES } from './row-encoders.ts';
+export { createIngestService } from './module.ts';
+export type { IngestService, IngestDeps } from './module.ts';
+export { registerHttpReceivers } from './http-receivers.ts';
+export type { ReceiverDeps } from './http-receivers.ts';

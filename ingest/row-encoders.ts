@@ -1,0 +1,216 @@
+// Typed batches -> RowBinary chunks for each ClickHouse table. Column lists
+// and structures here must match storage/schema.ts (test/ingest-rows.test.ts
+// checks them against the live tables).
+import { RowBinaryWriter } from '../storage/index.ts';
+import type { LogsBatch, MetricsBatch, SpansBatch } from '../protocols/index.ts';
+import { SeriesCache } from './series-cache.ts';
+
+export interface TableShape {
+  readonly table: string;
+  readonly columns: readonly string[];
+  readonly structure: string;
+}
+
+function shape(table: string, cols: readonly [string, string][]): TableShape {
+  return { table, columns: cols.map((c) => c[0]), structure: cols.map(([n, t]) => `${n} ${t}`).join(', ') };
+}
+
+export const SHAPES = {
+  series: shape('metrics_series', [['tenant', 'String'], ['date', 'Date'], ['metric_name', 'String'], ['fingerprint', 'UInt64'], ['labels', 'Map(String, String)']]),
+  samples: shape('metrics_samples', [['tenant', 'String'], ['metric_name', 'String'], ['fingerprint', 'UInt64'], ['timestamp_ms', 'Int64'], ['value', 'Float64']]),
+  exemplars: shape('metrics_exemplars', [['tenant', 'String'], ['metric_name', 'String'], ['fingerprint', 'UInt64'], ['timestamp_ms', 'Int64'], ['value', 'Float64'], ['labels', 'Map(String, String)']]),
+  metadata: shape('metrics_metadata', [['tenant', 'String'], ['metric_name', 'String'], ['type', 'String'], ['help', 'String'], ['unit', 'String'], ['updated_ms', 'Int64']]),
+  streams: shape('log_streams', [['tenant', 'String'], ['date', 'Date'], ['fingerprint', 'UInt64'], ['labels', 'Map(String, String)']]),
+  logs: shape('logs', [['tenant', 'String'], ['stream_fingerprint', 'UInt64'], ['timestamp', 'DateTime64(9)'], ['severity', 'String'], ['body', 'String'], ['trace_id', 'String'], ['span_id', 'String'], ['metadata', 'Map(String, String)']]),
+  spans: shape('spans', [
+    ['tenant', 'String'],
+    ['trace_id', 'FixedString(16)'],
+    ['span_id', 'FixedString(8)'],
+    ['parent_span_id', 'String'],
+    ['trace_state', 'String'],
+    ['service_name', 'String'],
+    ['name', 'String'],
+    ['kind', 'UInt8'],
+    ['start_time', 'DateTime64(9)'],
+    ['duration_ns', 'UInt64'],
+    ['status_code', 'UInt8'],
+    ['status_message', 'String'],
+    ['scope_name', 'String'],
+    ['scope_version', 'String'],
+    ['attributes', 'Map(String, String)'],
+    ['resource_attributes', 'Map(String, String)'],
+    ['events', 'Array(Tuple(Int64, String, Map(String, String)))'],
+    ['links', 'Array(Tuple(String, String, String, Map(String, String)))'],
+  ]),
+} as const;
+
+export interface Chunk {
+  readonly data: Uint8Array;
+  readonly rows: number;
+}
+
+const MS_PER_DAY = 86_400_000;
+const EMPTY: Chunk = { data: new Uint8Array(0), rows: 0 };
+
+function chunkOf(w: RowBinaryWriter, rows: number): Chunk {
+  return rows === 0 ? EMPTY : { data: Buffer.from(w.finish()), rows };
+}
+
+export interface MetricsChunks {
+  readonly series: Chunk;
+  /** series-cache keys to mark once the series chunk is committed */
+  readonly seriesKeys: string[];
+  readonly samples: Chunk;
+  readonly exemplars: Chunk;
+  readonly metadata: Chunk;
+}
+
+/**
+ * Encodes the samples whose series index has keep[i] = 1 (and sampleKeep[j]
+ * = 1 when given). A series row goes out for each (series, day) the samples
+ * touch that the cache has not seen.
+ */
+export function encodeMetrics(tenant: string, batch: MetricsBatch, cache: SeriesCache, keep?: Uint8Array, sampleKeep?: Uint8Array, nowMs = Date.now()): MetricsChunks {
+  const samples = new RowBinaryWriter(Math.max(1024, batch.sampleCount * 48));
+  const series = new RowBinaryWriter(4096);
+  const seriesKeys: string[] = [];
+  const seriesDay = new Float64Array(batch.series.length).fill(-1);
+  const valueBytes = new Uint8Array(batch.values.buffer, batch.values.byteOffset, batch.values.byteLength);
+  let sampleRows = 0;
+  let seriesRows = 0;
+  for (let j = 0; j < batch.sampleCount; j++) {
+    const si = batch.sampleSeries[j] as number;
+    if ((keep && keep[si] === 0) || (sampleKeep && sampleKeep[j] === 0)) continue;
+    const s = batch.series[si];
+    if (!s) continue;
+    const ts = batch.timestampsMs[j] as number;
+    const day = Math.floor(ts / MS_PER_DAY);
+    if (seriesDay[si] !== day) {
+      seriesDay[si] = day;
+      const key = SeriesCache.key(tenant, day, s.fpHi, s.fpLo);
+      if (!cache.has(key) && !seriesKeys.includes(key)) {
+        seriesKeys.push(key);
+        series.string(tenant);
+        series.uint16(day);
+        series.string(s.metricName);
+        series.uint64Parts(s.fpHi, s.fpLo);
+        series.stringMap(s.labels.names, s.labels.values);
+        seriesRows++;
+      }
+    }
+    samples.string(tenant);
+    samples.string(s.metricName);
+    samples.uint64Parts(s.fpHi, s.fpLo);
+    samples.int64(ts);
+    samples.raw(valueBytes, j * 8, 8); // bit-exact: keeps the stale-marker NaN
+    sampleRows++;
+  }
+  const ex = new RowBinaryWriter(1024);
+  let exRows = 0;
+  for (const e of batch.exemplars) {
+    const s = batch.series[e.seriesIndex];
+    if (!s || (keep && keep[e.seriesIndex] === 0)) continue;
+    ex.string(tenant);
+    ex.string(s.metricName);
+    ex.uint64Parts(s.fpHi, s.fpLo);
+    ex.int64(e.timestampMs);
+    ex.float64(e.value);
+    ex.stringMap(e.labels.names, e.labels.values);
+    exRows++;
+  }
+  const md = new RowBinaryWriter(1024);
+  for (const m of batch.metadata) {
+    md.string(tenant);
+    md.string(m.metricFamilyName);
+    md.string(m.type);
+    md.string(m.help);
+    md.string(m.unit);
+    md.int64(nowMs);
+  }
+  return { series: chunkOf(series, seriesRows), seriesKeys, samples: chunkOf(samples, sampleRows), exemplars: chunkOf(ex, exRows), metadata: chunkOf(md, batch.metadata.length) };
+}
+
+export interface LogsChunks {
+  readonly streams: Chunk;
+  readonly streamKeys: string[];
+  readonly logs: Chunk;
+}
+
+const NS_PER_DAY = 86_400_000_000_000n;
+
+export function encodeLogs(tenant: string, batch: LogsBatch, cache: SeriesCache, keep?: Uint8Array): LogsChunks {
+  const logs = new RowBinaryWriter(Math.max(1024, batch.recordCount * 96));
+  const streams = new RowBinaryWriter(4096);
+  const streamKeys: string[] = [];
+  const streamDay = new Float64Array(batch.streams.length).fill(-1);
+  let logRows = 0;
+  let streamRows = 0;
+  for (let j = 0; j < batch.recordCount; j++) {
+    if (keep && keep[j] === 0) continue;
+    const si = batch.recordStream[j] as number;
+    const s = batch.streams[si];
+    if (!s) continue;
+    const ts = batch.timestampsNs[j] as bigint;
+    const day = Number(ts / NS_PER_DAY);
+    if (streamDay[si] !== day) {
+      streamDay[si] = day;
+      const key = SeriesCache.key(tenant, day, s.fpHi, s.fpLo);
+      if (!cache.has(key) && !streamKeys.includes(key)) {
+        streamKeys.push(key);
+        streams.string(tenant);
+        streams.uint16(day);
+        streams.uint64Parts(s.fpHi, s.fpLo);
+        streams.stringMap(s.labels.names, s.labels.values);
+        streamRows++;
+      }
+    }
+    logs.string(tenant);
+    logs.uint64Parts(s.fpHi, s.fpLo);
+    logs.bigInt64(ts);
+    logs.string(batch.severities[j] ?? '');
+    logs.string(batch.bodies[j] ?? '');
+    logs.string(batch.traceIds[j] ?? '');
+    logs.string(batch.spanIds[j] ?? '');
+    const md = batch.metadata[j];
+    if (md) logs.stringMap(md.names, md.values);
+    else logs.varUInt(0);
+    logRows++;
+  }
+  return { streams: chunkOf(streams, streamRows), streamKeys, logs: chunkOf(logs, logRows) };
+}
+
+export function encodeSpans(tenant: string, batch: SpansBatch): Chunk {
+  const w = new RowBinaryWriter(Math.max(1024, batch.spans.length * 512));
+  for (const s of batch.spans) {
+    w.string(tenant);
+    w.fixedBytes(s.traceId, 16);
+    w.fixedBytes(s.spanId, 8);
+    w.string(s.parentSpanId);
+    w.string(s.traceState);
+    w.string(s.serviceName);
+    w.string(s.name);
+    w.uint8(s.kind);
+    w.bigInt64(s.startTimeNs);
+    w.uint64(s.durationNs);
+    w.uint8(s.statusCode);
+    w.string(s.statusMessage);
+    w.string(s.scopeName);
+    w.string(s.scopeVersion);
+    w.stringMap(s.attributes.names, s.attributes.values);
+    w.stringMap(s.resourceAttributes.names, s.resourceAttributes.values);
+    w.varUInt(s.events.length);
+    for (const e of s.events) {
+      w.bigInt64(e.timeUnixNano);
+      w.string(e.name);
+      w.stringMap(e.attributes.names, e.attributes.values);
+    }
+    w.varUInt(s.links.length);
+    for (const l of s.links) {
+      w.string(l.traceId);
+      w.string(l.spanId);
+      w.string(l.traceState);
+      w.stringMap(l.attributes.names, l.attributes.values);
+    }
+  }
+  return chunkOf(w, batch.spans.length);
+}
