@@ -355,12 +355,13 @@ function readEntry(r: ProtobufReader, b: RecordBuilder, stream: number, labelStr
   let problem: string | null = null;
   if (!hasTs || (seconds === 0 && nanos === 0)) problem = 'entry without a timestamp';
   else if (nanos < 0 || nanos >= 1e9) problem = `timestamp nanos ${nanos} outside [0, 1e9)`;
-  else if (seconds < 0 || seconds > 9_223_372_035) problem = `timestamp seconds ${seconds} out of range`;
+  else if (seconds < 0 || seconds > 9_223_372_036) problem = `timestamp seconds ${seconds} out of range`;
+  const ns = problem === null ? BigInt(seconds) * 1_000_000_000n + BigInt(nanos) : 0n;
+  if (ns > INT64_MAX) problem = `timestamp ${seconds}.${nanos} s is beyond the int64 nanosecond range`;
   if (problem !== null) {
     b.rejected.add(`stream ${labelString.slice(0, 200)}: ${problem}`, 1);
     return;
   }
-  const ns = BigInt(seconds) * 1_000_000_000n + BigInt(nanos);
   b.add(stream, ns, line, mdNames === null ? EMPTY_LABELS : sortLabels(mdNames, mdValues as string[]));
 }
 
