@@ -18,6 +18,7 @@
 //
 // Field numbers: opentelemetry/proto/logs/v1/logs.proto.
 import type { Labels } from '../core/index.ts';
+import { sortLabels } from '../core/index.ts';
 import {
   GrowableI64,
   GrowableU32,
@@ -114,6 +115,44 @@ function normalized(attrs: AttrList): AttrList {
   return out;
 }
 
+/** Name-sorted labels from parallel arrays; on a repeated name the later entry wins. */
+function lastWins(keys: readonly string[], values: readonly string[]): Labels {
+  const l = sortLabels(keys, values); // stable: equal names keep their order
+  let dup = false;
+  for (let i = 1; i < l.names.length; i++) if (l.names[i] === l.names[i - 1]) dup = true;
+  if (!dup) return l;
+  const names: string[] = [];
+  const vals: string[] = [];
+  for (let i = 0; i < l.names.length; i++) {
+    if (i + 1 < l.names.length && l.names[i + 1] === l.names[i]) continue;
+    names.push(l.names[i] as string);
+    vals.push(l.values[i] as string);
+  }
+  return { names, values: vals };
+}
+
+/** Merges two sorted label sets; `b` wins on an equal name. */
+function mergeSorted(a: Labels, b: Labels): Labels {
+  if (a.names.length === 0) return b;
+  const names: string[] = [];
+  const values: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.names.length || j < b.names.length) {
+    const an = a.names[i];
+    const bn = b.names[j];
+    if (bn === undefined || (an !== undefined && an < bn)) {
+      names.push(an as string);
+      values.push(a.values[i++] as string);
+    } else {
+      if (an === bn) i++;
+      names.push(bn);
+      values.push(b.values[j++] as string);
+    }
+  }
+  return { names, values };
+}
+
 interface LogRecordFields {
   timeNs: bigint;
   observedNs: bigint;
@@ -143,7 +182,8 @@ class LogsAssembler {
 
   private stream = 0;
   private resourceMeta: AttrList = newAttrList();
-  private scopeMeta: AttrList = newAttrList();
+  /** resource + scope metadata, name-sorted, shared by every record of the scope that adds nothing */
+  private baseMeta: Labels = { names: [], values: [] };
 
   beginResource(attrs: AttrList): void {
     const names: string[] = [];
@@ -177,19 +217,25 @@ class LogsAssembler {
     }
     this.stream = idx;
     this.resourceMeta = meta;
+    this.baseMeta = lastWins(meta.keys, meta.values);
   }
 
   beginScope(scope: ScopeInfo): void {
+    // scope entries come after the resource's, so they win a name clash
+    const keys = this.resourceMeta.keys.slice();
+    const values = this.resourceMeta.values.slice();
     const m = normalized(scope.attrs);
+    keys.push(...m.keys);
+    values.push(...m.values);
     if (scope.name !== '') {
-      m.keys.push('scope_name');
-      m.values.push(scope.name);
+      keys.push('scope_name');
+      values.push(scope.name);
     }
     if (scope.version !== '') {
-      m.keys.push('scope_version');
-      m.values.push(scope.version);
+      keys.push('scope_version');
+      values.push(scope.version);
     }
-    this.scopeMeta = m;
+    this.baseMeta = lastWins(keys, values);
   }
 
   record(r: LogRecordFields): void {
@@ -202,21 +248,24 @@ class LogsAssembler {
       return;
     }
     // later sources win on a name clash: resource < scope < log attributes < record fields
-    const meta = new Map<string, string>();
-    const put = (l: AttrList): void => {
-      for (let i = 0; i < l.keys.length; i++) meta.set(l.keys[i] as string, l.values[i] as string);
+    const keys: string[] = [];
+    const values: string[] = [];
+    const add = (k: string, v: string): void => {
+      keys.push(k);
+      values.push(v);
     };
-    put(this.resourceMeta);
-    put(this.scopeMeta);
-    put(normalized(r.attrs));
-    if (r.timeNs !== 0n && r.observedNs !== 0n) meta.set('observed_timestamp', r.observedNs.toString());
-    if (r.severityNumber !== 0) meta.set('severity_number', String(r.severityNumber));
-    if (r.severityText !== '') meta.set('severity_text', r.severityText);
-    if (r.droppedAttributes !== 0) meta.set('dropped_attributes_count', String(r.droppedAttributes));
-    if (r.flags !== 0) meta.set('flags', String(r.flags));
-    if (r.eventName !== '') meta.set('event_name', r.eventName);
-    const names = [...meta.keys()].sort();
-    const labels: Labels = { names, values: names.map((n) => meta.get(n) as string) };
+    for (let i = 0; i < r.attrs.keys.length; i++) {
+      const v = r.attrs.values[i] as string;
+      const k = promLabelName(r.attrs.keys[i] as string);
+      if (v !== '' && k !== '') add(k, v);
+    }
+    if (r.timeNs !== 0n && r.observedNs !== 0n) add('observed_timestamp', r.observedNs.toString());
+    if (r.severityNumber !== 0) add('severity_number', String(r.severityNumber));
+    if (r.severityText !== '') add('severity_text', r.severityText);
+    if (r.droppedAttributes !== 0) add('dropped_attributes_count', String(r.droppedAttributes));
+    if (r.flags !== 0) add('flags', String(r.flags));
+    if (r.eventName !== '') add('event_name', r.eventName);
+    const labels = keys.length === 0 ? this.baseMeta : mergeSorted(this.baseMeta, lastWins(keys, values));
 
     this.recordStream.push(this.stream);
     this.timestamps.push(r.timeNs !== 0n ? r.timeNs : r.observedNs !== 0n ? r.observedNs : BigInt(Date.now()) * 1_000_000n);

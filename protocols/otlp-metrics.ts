@@ -19,7 +19,7 @@
 //
 // Field numbers: opentelemetry/proto/metrics/v1/metrics.proto.
 import type { Labels } from '../core/index.ts';
-import { sortLabels } from '../core/index.ts';
+import { fingerprintParts, sortLabels } from '../core/index.ts';
 import {
   GrowableF64,
   GrowableU32,
@@ -54,7 +54,7 @@ import {
   type OtlpFormat,
   type ScopeInfo,
 } from './otlp-common.ts';
-import { makeSeries, staleNaN } from './series.ts';
+import { staleNaN } from './series.ts';
 import type { DecodeResult, Exemplar, MetricMetadata, MetricsBatch, SeriesRef } from './types.ts';
 
 export interface OtlpMetricsOptions {
@@ -292,7 +292,8 @@ const SERVICE_INSTANCE_ID = 'service.instance.id';
 
 class MetricsAssembler {
   private readonly series: SeriesRef[] = [];
-  private readonly seriesIndex = new Map<string, number>();
+  private readonly seriesIndex = new Map<number, number>();
+  private readonly roundedCollisions = new Map<string, number>();
   private readonly sampleSeries = new GrowableU32(256);
   private readonly timestamps = new GrowableF64(256);
   private readonly values = new GrowableF64(256);
@@ -315,6 +316,9 @@ class MetricsAssembler {
   private baseValues: string[] = [];
   // per metric
   private family = '';
+  private familySum = '';
+  private familyCount = '';
+  private familyBucket = '';
   private familyType: PromMetricType = 'gauge';
   private metricName = '';
   /** exemplars are kept for counters and histograms only (spec: dropped for gauges and summaries) */
@@ -383,7 +387,7 @@ class MetricsAssembler {
 
   endResource(): void {
     if (this.targetInfo !== null && this.resourceSamples > 0) {
-      const idx = this.seriesOf(this.targetInfo.names, this.targetInfo.values, TARGET_INFO, null, '');
+      const idx = this.seriesOf(sortLabels(this.targetInfo.names, this.targetInfo.values), TARGET_INFO, null, '');
       this.push(idx, this.resourceMaxTsMs, 1);
       if (!this.metadata.has(TARGET_INFO)) this.metadata.set(TARGET_INFO, { metricFamilyName: TARGET_INFO, type: 'gauge', help: 'Target metadata', unit: '' });
     }
@@ -432,6 +436,9 @@ class MetricsAssembler {
       return false;
     }
     this.family = family;
+    this.familySum = `${family}_sum`;
+    this.familyCount = `${family}_count`;
+    this.familyBucket = `${family}_bucket`;
     this.familyType = type;
     this.wantExemplars = type === 'counter' || type === 'histogram';
     this.metadata.set(family, { metricFamilyName: family, type, help: h.description, unit: promUnit(h.unit) });
@@ -442,8 +449,12 @@ class MetricsAssembler {
     this.rejections.add(`metric "${this.metricName}": ${reason}`, count);
   }
 
-  /** Base + point attribute labels (without __name__); `reserved` is a label the series adds itself (le, quantile). */
-  private pointLabels(attrs: AttrList, reserved: string): { names: string[]; values: string[] } {
+  /**
+   * Base + point attribute labels, name-sorted, without __name__; `reserved`
+   * is a label the series adds itself (le, quantile). Sorted once per point,
+   * so each derived series (buckets, _sum, _count) only merges in its names.
+   */
+  private pointLabels(attrs: AttrList, reserved: string): Labels {
     const names = this.baseNames.slice();
     const values = this.baseValues.slice();
     const nb = names.length;
@@ -457,25 +468,70 @@ class MetricsAssembler {
       names.push(n);
       values.push(sa.values[i] as string);
     }
-    return { names, values };
+    return sortLabels(names, values);
   }
 
-  private seriesOf(names: string[], values: string[], metricName: string, extraName: string | null, extraValue: string): number {
-    const n = names.slice();
-    const v = values.slice();
-    n.push('__name__');
-    v.push(metricName);
-    if (extraName !== null) {
-      n.push(extraName);
-      v.push(extraValue);
+  /** The series index for sorted point labels plus __name__ (and le/quantile), creating it on first sight. */
+  private seriesOf(l: Labels, metricName: string, extraName: string | null, extraValue: string): number {
+    // merge the one or two extra names into the sorted arrays
+    let n1 = '__name__';
+    let v1 = metricName;
+    let n2 = extraName;
+    let v2 = extraValue;
+    if (n2 !== null && n2 < n1) {
+      n2 = n1;
+      v2 = v1;
+      n1 = extraName as string;
+      v1 = extraValue;
     }
-    const s = makeSeries(n, v);
-    const key = `${s.fpHi}:${s.fpLo}`;
-    const found = this.seriesIndex.get(key);
-    if (found !== undefined) return found;
-    const idx = this.series.length;
-    this.series.push(s);
-    this.seriesIndex.set(key, idx);
+    const src = l.names;
+    const len = src.length + (n2 === null ? 1 : 2);
+    const names: string[] = new Array<string>(len);
+    const values: string[] = new Array<string>(len);
+    let j = 0;
+    let k = 0; // extras placed
+    for (let i = 0; i < src.length; i++) {
+      const cur = src[i] as string;
+      if (k === 0 && n1 < cur) {
+        names[j] = n1;
+        values[j++] = v1;
+        k = 1;
+      }
+      if (k === 1 && n2 !== null && n2 < cur) {
+        names[j] = n2;
+        values[j++] = v2;
+        k = 2;
+      }
+      names[j] = cur;
+      values[j++] = l.values[i] as string;
+    }
+    if (k === 0) {
+      names[j] = n1;
+      values[j++] = v1;
+      k = 1;
+    }
+    if (k === 1 && n2 !== null) {
+      names[j] = n2;
+      values[j++] = v2;
+    }
+    const [fpHi, fpLo] = fingerprintParts(names, values);
+    // a number key (no string per lookup); it rounds away the low bits of a
+    // 64-bit fingerprint, so a hit is checked and true collisions go to an exact map
+    const key = fpHi * 4294967296 + fpLo;
+    let idx = this.seriesIndex.get(key);
+    if (idx !== undefined) {
+      const s = this.series[idx] as SeriesRef;
+      if (s.fpHi === fpHi && s.fpLo === fpLo) return idx;
+      const exact = `${fpHi}:${fpLo}`;
+      idx = this.roundedCollisions.get(exact);
+      if (idx !== undefined) return idx;
+      idx = this.series.length;
+      this.roundedCollisions.set(exact, idx);
+    } else {
+      idx = this.series.length;
+      this.seriesIndex.set(key, idx);
+    }
+    this.series.push({ labels: { names, values }, metricName, fpHi, fpLo });
     return idx;
   }
 
@@ -521,7 +577,7 @@ class MetricsAssembler {
       return;
     }
     const l = this.pointLabels(attrs, '');
-    const idx = this.seriesOf(l.names, l.values, this.family, null, '');
+    const idx = this.seriesOf(l, this.family, null, '');
     this.sample(idx, tsMs, stale ? staleNaN() : value);
     if (exemplars !== null && this.familyType === 'counter' && !stale) for (const ex of exemplars) this.exemplar(idx, ex);
   }
@@ -546,23 +602,23 @@ class MetricsAssembler {
     const stale = (flags & FLAG_NO_RECORDED_VALUE) !== 0;
     const stl = stale ? staleNaN() : 0;
     const l = this.pointLabels(attrs, 'le');
-    const bucketName = `${this.family}_bucket`;
+    const bucketName = this.familyBucket;
     const bucketIdx: number[] = [];
     let cum = 0;
     if (nc > 0) {
       for (let i = 0; i < nb; i++) {
         cum += counts[i] as number;
-        const idx = this.seriesOf(l.names, l.values, bucketName, 'le', formatPromFloat(bounds[i] as number));
+        const idx = this.seriesOf(l, bucketName, 'le', formatPromFloat(bounds[i] as number));
         bucketIdx.push(idx);
         this.sample(idx, tsMs, stale ? stl : cum);
       }
     }
     // +Inf is the point's count (equal to the sum of all buckets for valid input)
-    const infIdx = this.seriesOf(l.names, l.values, bucketName, 'le', '+Inf');
+    const infIdx = this.seriesOf(l, bucketName, 'le', '+Inf');
     bucketIdx.push(infIdx);
     this.sample(infIdx, tsMs, stale ? stl : count);
-    if (hasSum || stale) this.sample(this.seriesOf(l.names, l.values, `${this.family}_sum`, null, ''), tsMs, stale ? stl : sum);
-    this.sample(this.seriesOf(l.names, l.values, `${this.family}_count`, null, ''), tsMs, stale ? stl : count);
+    if (hasSum || stale) this.sample(this.seriesOf(l, this.familySum, null, ''), tsMs, stale ? stl : sum);
+    this.sample(this.seriesOf(l, this.familyCount, null, ''), tsMs, stale ? stl : count);
     if (exemplars !== null && !stale) {
       for (const ex of exemplars) {
         // the exemplar goes to the bucket it falls into (first bound >= value)
@@ -581,11 +637,11 @@ class MetricsAssembler {
     const q = this.scratchA.data;
     const qv = this.scratchB.data;
     for (let i = 0; i < this.scratchA.length; i++) {
-      const idx = this.seriesOf(l.names, l.values, this.family, 'quantile', formatPromFloat(q[i] as number));
+      const idx = this.seriesOf(l, this.family, 'quantile', formatPromFloat(q[i] as number));
       this.sample(idx, tsMs, stale ? stl : (qv[i] as number));
     }
-    this.sample(this.seriesOf(l.names, l.values, `${this.family}_sum`, null, ''), tsMs, stale ? stl : sum);
-    this.sample(this.seriesOf(l.names, l.values, `${this.family}_count`, null, ''), tsMs, stale ? stl : count);
+    this.sample(this.seriesOf(l, this.familySum, null, ''), tsMs, stale ? stl : sum);
+    this.sample(this.seriesOf(l, this.familyCount, null, ''), tsMs, stale ? stl : count);
   }
 
   finish(): MetricsBatch {

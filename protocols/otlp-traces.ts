@@ -58,15 +58,18 @@ export const UNKNOWN_SERVICE_NAME = 'unknown_service';
 
 /** Attributes as a name-sorted label set; on a repeated key the last value wins. */
 function labelsOf(attrs: AttrList): Labels {
-  let keys = attrs.keys;
-  let values = attrs.values;
-  if (keys.length > 1 && new Set(keys).size !== keys.length) {
-    const m = new Map<string, string>();
-    for (let i = 0; i < keys.length; i++) m.set(keys[i] as string, values[i] as string);
-    keys = [...m.keys()];
-    values = [...m.values()];
+  const l = sortLabels(attrs.keys, attrs.values); // stable: equal keys keep their order
+  let dup = false;
+  for (let i = 1; i < l.names.length; i++) if (l.names[i] === l.names[i - 1]) dup = true;
+  if (!dup) return l;
+  const names: string[] = [];
+  const values: string[] = [];
+  for (let i = 0; i < l.names.length; i++) {
+    if (i + 1 < l.names.length && l.names[i + 1] === l.names[i]) continue;
+    names.push(l.names[i] as string);
+    values.push(l.values[i] as string);
   }
-  return sortLabels(keys, values);
+  return { names, values };
 }
 
 /**
