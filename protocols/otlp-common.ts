@@ -233,19 +233,6 @@ export function expectWire(actual: number, expected: number, field: string): voi
   if (actual !== expected) fail(`${field} has wire type ${actual}, expected ${expected}`);
 }
 
-/** Counts occurrences of one length-delimited field in [pos, end) without moving the reader. */
-export function countFieldPb(r: ProtoReader, end: number, field: number): number {
-  const save = r.pos;
-  let n = 0;
-  while (r.pos < end) {
-    const t = r.tag(end);
-    if (t >>> 3 === field) n++;
-    r.skip(t & 7, end);
-  }
-  r.pos = save;
-  return n;
-}
-
 // ---------------------------------------------------------------------------
 // Hex / base64 helpers
 // ---------------------------------------------------------------------------
@@ -662,6 +649,43 @@ export function jsonInt(v: unknown, what: string): number {
   if (typeof v === 'string' && /^-?\d+$/.test(v)) return Number(v);
   fail(`${what} must be an integer`);
 }
+
+/**
+ * An enum field. OTLP/JSON requires integers, but the proto3 JSON mapping
+ * also allows the value's name, and some encoders write it; accepting the
+ * exact enum names costs nothing and loses no meaning.
+ */
+export function jsonEnum(v: unknown, names: Readonly<Record<string, number>>, what: string): number {
+  if (typeof v === 'string' && Object.hasOwn(names, v)) return names[v] as number;
+  return jsonInt(v, what);
+}
+
+export const AGGREGATION_TEMPORALITY_NAMES: Readonly<Record<string, number>> = {
+  AGGREGATION_TEMPORALITY_UNSPECIFIED: 0,
+  AGGREGATION_TEMPORALITY_DELTA: 1,
+  AGGREGATION_TEMPORALITY_CUMULATIVE: 2,
+};
+
+export const SEVERITY_NUMBER_NAMES: Readonly<Record<string, number>> = Object.fromEntries([
+  ['SEVERITY_NUMBER_UNSPECIFIED', 0],
+  ...['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'].flatMap((n, i) => [
+    [`SEVERITY_NUMBER_${n}`, i * 4 + 1],
+    [`SEVERITY_NUMBER_${n}2`, i * 4 + 2],
+    [`SEVERITY_NUMBER_${n}3`, i * 4 + 3],
+    [`SEVERITY_NUMBER_${n}4`, i * 4 + 4],
+  ]),
+]);
+
+export const SPAN_KIND_NAMES: Readonly<Record<string, number>> = {
+  SPAN_KIND_UNSPECIFIED: 0,
+  SPAN_KIND_INTERNAL: 1,
+  SPAN_KIND_SERVER: 2,
+  SPAN_KIND_CLIENT: 3,
+  SPAN_KIND_PRODUCER: 4,
+  SPAN_KIND_CONSUMER: 5,
+};
+
+export const STATUS_CODE_NAMES: Readonly<Record<string, number>> = { STATUS_CODE_UNSET: 0, STATUS_CODE_OK: 1, STATUS_CODE_ERROR: 2 };
 
 /** A double: a JSON number, or (proto3 JSON) "NaN", "Infinity", "-Infinity" or a numeric string. */
 export function jsonDouble(v: unknown, what: string): number {

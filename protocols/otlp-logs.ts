@@ -21,6 +21,7 @@ import type { Labels } from '../core/index.ts';
 import { sortLabels } from '../core/index.ts';
 import {
   GrowableI64,
+  SEVERITY_NUMBER_NAMES,
   GrowableU32,
   ProtoReader,
   RejectionCollector,
@@ -35,6 +36,7 @@ import {
   hexOf,
   isAllZero,
   jsonArray,
+  jsonEnum,
   jsonId,
   jsonInt,
   jsonNanos,
@@ -427,7 +429,7 @@ function decodeJson(root: unknown, a: LogsAssembler): void {
         a.record({
           timeNs: jsonNanos(o.timeUnixNano, 'timeUnixNano'),
           observedNs: jsonNanos(o.observedTimeUnixNano, 'observedTimeUnixNano'),
-          severityNumber: jsonInt(o.severityNumber, 'severityNumber'),
+          severityNumber: jsonEnum(o.severityNumber, SEVERITY_NUMBER_NAMES, 'severityNumber'),
           severityText: jsonString(o.severityText, 'severityText'),
           body: renderAnyValueJson(o.body),
           attrs,

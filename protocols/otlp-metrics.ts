@@ -21,6 +21,7 @@
 import type { Labels } from '../core/index.ts';
 import { fingerprintParts, sortLabels } from '../core/index.ts';
 import {
+  AGGREGATION_TEMPORALITY_NAMES,
   GrowableF64,
   GrowableU32,
   RejectionCollector,
@@ -37,6 +38,7 @@ import {
   jsonArray,
   jsonBool,
   jsonDouble,
+  jsonEnum,
   jsonId,
   jsonInt,
   jsonNanosToMs,
@@ -1031,7 +1033,7 @@ function metricJson(m: Record<string, unknown>, a: MetricsAssembler): void {
     description: jsonString(m.description, 'metric.description'),
     unit: jsonString(m.unit, 'metric.unit'),
     kind,
-    temporality: jsonInt(data.aggregationTemporality, 'aggregationTemporality'),
+    temporality: jsonEnum(data.aggregationTemporality, AGGREGATION_TEMPORALITY_NAMES, 'aggregationTemporality'),
     monotonic: jsonBool(data.isMonotonic, 'isMonotonic'),
     points: points.length,
   };

@@ -14,6 +14,8 @@ import type { Labels } from '../core/index.ts';
 import { sortLabels } from '../core/index.ts';
 import {
   ProtoReader,
+  SPAN_KIND_NAMES,
+  STATUS_CODE_NAMES,
   RejectionCollector,
   WIRE_FIXED32,
   WIRE_FIXED64,
@@ -26,8 +28,8 @@ import {
   hexOf,
   isAllZero,
   jsonArray,
+  jsonEnum,
   jsonId,
-  jsonInt,
   jsonNanos,
   jsonObject,
   jsonString,
@@ -408,7 +410,7 @@ function decodeJson(root: unknown, a: SpansAssembler): void {
         [s.parentStart, s.parentEnd] = ids.parent;
         s.traceState = jsonString(o.traceState, 'traceState');
         s.name = jsonString(o.name, 'name');
-        s.kind = jsonInt(o.kind, 'kind');
+        s.kind = jsonEnum(o.kind, SPAN_KIND_NAMES, 'kind');
         s.startNs = jsonNanos(o.startTimeUnixNano, 'startTimeUnixNano');
         s.endNs = jsonNanos(o.endTimeUnixNano, 'endTimeUnixNano');
         readAttributesJson(o.attributes, s.attrs);
@@ -432,7 +434,7 @@ function decodeJson(root: unknown, a: SpansAssembler): void {
         const st = jsonObject(o.status, 'status');
         if (st !== undefined) {
           s.statusMessage = jsonString(st.message, 'status.message');
-          s.statusCode = jsonInt(st.code, 'status.code');
+          s.statusCode = jsonEnum(st.code, STATUS_CODE_NAMES, 'status.code');
         }
         a.span(s);
       }

@@ -640,6 +640,15 @@ describe('OTLP traces (hand-built)', () => {
     ]);
   });
 
+  it('accepts enum names as well as numbers in OTLP/JSON', () => {
+    const t = decodeOtlpTraces(Buffer.from(JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [span({ kind: 'SPAN_KIND_CLIENT', status: { code: 'STATUS_CODE_ERROR' } })] }] }] })), 'json');
+    expect(t.ok && [t.value.spans[0]?.kind, t.value.spans[0]?.statusCode]).toEqual([3, 2]);
+    const m = decodeOtlpMetrics(jsonMetrics([{ name: 'c', sum: { aggregationTemporality: 'AGGREGATION_TEMPORALITY_CUMULATIVE', isMonotonic: true, dataPoints: [{ asInt: '1' }] } }]), 'json');
+    expect(m.ok && m.value.series[0]?.metricName).toBe('c_total');
+    const l = decodeOtlpLogs(Buffer.from(JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ severityNumber: 'SEVERITY_NUMBER_WARN3' }] }] }] })), 'json');
+    expect(l.ok && l.value.severities).toEqual(['WARN3']);
+  });
+
   it('protobuf spans: ids copied out of the request body', () => {
     const s = pb.msg(2, pb.bytes(1, Buffer.alloc(16, 7)), pb.bytes(2, Buffer.alloc(8, 9)), pb.bytes(4, Buffer.alloc(8, 3)), pb.str(5, 'x'), pb.varint(6, 3), pb.fixed64(7, T0), pb.fixed64(8, T0 + 10n), pb.str(3, 'k=v'), pb.fixed32(16, 0x101));
     const body = pb.msg(1, pb.msg(2, s));
