@@ -590,7 +590,9 @@ class MetricsAssembler {
     const nb = this.scratchA.length;
     const counts = this.scratchB.data;
     const nc = this.scratchB.length;
-    if (nc !== 0 && nc !== nb + 1) {
+    const stale = (flags & FLAG_NO_RECORDED_VALUE) !== 0;
+    // a stale marker carries no counts; it only needs the bounds to name the bucket series
+    if (!stale && nc !== 0 && nc !== nb + 1) {
       this.reject(`a histogram data point has ${nc} bucket counts for ${nb} explicit bounds (want ${nb + 1})`);
       return;
     }
@@ -601,15 +603,17 @@ class MetricsAssembler {
         return;
       }
     }
-    const stale = (flags & FLAG_NO_RECORDED_VALUE) !== 0;
     const stl = stale ? staleNaN() : 0;
     const l = this.pointLabels(attrs, 'le');
     const bucketName = this.familyBucket;
+    // finite buckets: cumulative counts; without bucket counts only +Inf (= count)
+    // exists, except for a stale marker, which ends every bucket series
+    const withBuckets = stale || nc > 0;
     const bucketIdx: number[] = [];
     let cum = 0;
-    if (nc > 0) {
+    if (withBuckets) {
       for (let i = 0; i < nb; i++) {
-        cum += counts[i] as number;
+        if (!stale) cum += counts[i] as number;
         const idx = this.seriesOf(l, bucketName, 'le', formatPromFloat(bounds[i] as number));
         bucketIdx.push(idx);
         this.sample(idx, tsMs, stale ? stl : cum);
@@ -625,7 +629,14 @@ class MetricsAssembler {
       for (const ex of exemplars) {
         // the exemplar goes to the bucket it falls into (first bound >= value)
         let b = bucketIdx.length - 1;
-        if (nc > 0) for (let i = 0; i < nb; i++) if (ex.value <= (bounds[i] as number)) { b = i; break; }
+        if (withBuckets) {
+          for (let i = 0; i < nb; i++) {
+            if (ex.value <= (bounds[i] as number)) {
+              b = i;
+              break;
+            }
+          }
+        }
         this.exemplar(bucketIdx[b] as number, ex);
       }
     }

@@ -302,9 +302,11 @@ describe('OTLP/JSON metrics (hand-built)', () => {
       ['5', 3],
       ['+Inf', 9],
     ]);
-    // stale point: +Inf bucket, _sum and _count, each the exact stale NaN
+    // stale point: every bucket series (from the bounds), _sum and _count, each the exact stale NaN
     const stale = s.slice(5);
     expect(stale.map((x) => [x.labels.__name__, x.labels.le])).toEqual([
+      ['lat_bucket', '1'],
+      ['lat_bucket', '5'],
       ['lat_bucket', '+Inf'],
       ['lat_sum', undefined],
       ['lat_count', undefined],
