@@ -54,6 +54,10 @@ export const WIRE_FIXED32 = 5;
 /** Deepest AnyValue / group nesting we follow; deeper input is rejected, not recursed into. */
 export const MAX_NESTING_DEPTH = 64;
 
+interface Utf8Sliceable {
+  utf8Slice(start: number, end: number): string;
+}
+
 /**
  * A cursor over protobuf bytes. Messages are walked in place: a caller reads
  * a length prefix with {@link lenEnd}, loops `while (r.pos < end)` over the
@@ -158,7 +162,8 @@ export class ProtoReader {
 
   string(end: number): string {
     const e = this.lenEnd(end);
-    const s = e === this.pos ? '' : this.buf.toString('utf8', this.pos, e);
+    // Buffer#utf8Slice skips toString's argument handling (invalid UTF-8 becomes U+FFFD either way)
+    const s = e === this.pos ? '' : (this.buf as unknown as Utf8Sliceable).utf8Slice(this.pos, e);
     this.pos = e;
     return s;
   }
@@ -294,6 +299,43 @@ export interface AttrList {
   values: string[];
 }
 
+/**
+ * Sorts parallel name/value arrays by name, in place and stably (equal names
+ * keep their order). Insertion sort: attribute lists are short, and this
+ * allocates nothing, unlike an index sort.
+ */
+export function sortPairsInPlace(names: string[], values: string[]): void {
+  for (let i = 1; i < names.length; i++) {
+    const n = names[i] as string;
+    if ((names[i - 1] as string) <= n) continue;
+    const v = values[i] as string;
+    let j = i - 1;
+    while (j >= 0 && (names[j] as string) > n) {
+      names[j + 1] = names[j] as string;
+      values[j + 1] = values[j] as string;
+      j--;
+    }
+    names[j + 1] = n;
+    values[j + 1] = v;
+  }
+}
+
+/** Sorts (in place) and drops repeated names, the later entry winning. */
+export function sortedLastWins(names: string[], values: string[]): { names: string[]; values: string[] } {
+  sortPairsInPlace(names, values);
+  let dup = false;
+  for (let i = 1; i < names.length; i++) if (names[i] === names[i - 1]) dup = true;
+  if (!dup) return { names, values };
+  const n: string[] = [];
+  const v: string[] = [];
+  for (let i = 0; i < names.length; i++) {
+    if (i + 1 < names.length && names[i + 1] === names[i]) continue;
+    n.push(names[i] as string);
+    v.push(values[i] as string);
+  }
+  return { names: n, values: v };
+}
+
 export function newAttrList(): AttrList {
   return { keys: [], values: [] };
 }
@@ -321,7 +363,18 @@ const AV_BYTES = 7;
  * present wins, as protobuf merges say). Leaves r.pos at the member's payload
  * (or at end for scalar members it has already read into lo/hi).
  */
-function anyValueKindPb(r: ProtoReader, start: number, end: number): { kind: number; at: number; wire: number } {
+// Results of the last anyValueKindPb / keyValuePb call. Module-level rather
+// than returned objects: these run once per attribute, the hottest loop of
+// every OTLP decode. Callers copy them into locals before recursing.
+let scanKind = 0;
+let scanAt = 0;
+let scanWire = 0;
+let kvKey = '';
+let kvHasValue = false;
+let kvValueStart = 0;
+let kvValueEnd = 0;
+
+function anyValueKindPb(r: ProtoReader, start: number, end: number): void {
   r.pos = start;
   let kind = 0;
   let at = 0;
@@ -337,7 +390,9 @@ function anyValueKindPb(r: ProtoReader, start: number, end: number): { kind: num
     }
     r.skip(w, end);
   }
-  return { kind, at, wire };
+  scanKind = kind;
+  scanAt = at;
+  scanWire = wire;
 }
 
 /** Renders the AnyValue in [start, end): strings as is, arrays and maps as JSON (spec rendering). */
@@ -346,8 +401,13 @@ export function renderAnyValuePb(r: ProtoReader, start: number, end: number, dep
 }
 
 function anyValuePb(r: ProtoReader, start: number, end: number, depth: number, inJson: boolean): string {
+  anyValueKindPb(r, start, end);
+  return scannedAnyValuePb(r, scanKind, scanAt, scanWire, end, depth, inJson);
+}
+
+/** Renders an AnyValue whose member (kind, payload position, wire type) is already known. */
+function scannedAnyValuePb(r: ProtoReader, kind: number, at: number, wire: number, end: number, depth: number, inJson: boolean): string {
   if (depth > MAX_NESTING_DEPTH) fail('AnyValue nested too deeply');
-  const { kind, at, wire } = anyValueKindPb(r, start, end);
   r.pos = at;
   let out: string;
   switch (kind) {
@@ -398,8 +458,9 @@ function anyValuePb(r: ProtoReader, start: number, end: number, depth: number, i
         if (t >>> 3 === 1) {
           expectWire(t & 7, WIRE_LEN, 'KeyValueList.values');
           const ke = r.lenEnd(e);
-          const kv = keyValuePb(r, ke);
-          parts.push(`${JSON.stringify(kv.key)}:${kv.hasValue ? anyValuePb(r, kv.valueStart, kv.valueEnd, depth + 1, true) : 'null'}`);
+          keyValuePb(r, ke);
+          const key = kvKey;
+          parts.push(`${JSON.stringify(key)}:${kvHasValue ? anyValuePb(r, kvValueStart, kvValueEnd, depth + 1, true) : 'null'}`);
           r.pos = ke;
         } else r.skip(t & 7, e);
       }
@@ -421,15 +482,8 @@ function anyValuePb(r: ProtoReader, start: number, end: number, depth: number, i
   return out;
 }
 
-interface KeyValueSpan {
-  key: string;
-  hasValue: boolean;
-  valueStart: number;
-  valueEnd: number;
-}
-
-/** KeyValue in [r.pos, end): key, and where its AnyValue lies (fields may come in any order). */
-function keyValuePb(r: ProtoReader, end: number): KeyValueSpan {
+/** KeyValue in [r.pos, end): its key, and where its AnyValue lies (fields may come in any order), into kv* */
+function keyValuePb(r: ProtoReader, end: number): void {
   let key = '';
   let hasValue = false;
   let valueStart = 0;
@@ -448,13 +502,10 @@ function keyValuePb(r: ProtoReader, end: number): KeyValueSpan {
       r.pos = valueEnd;
     } else r.skip(t & 7, end);
   }
-  return { key, hasValue, valueStart, valueEnd };
-}
-
-/** Is the AnyValue in [start, end) a kvlist? (for Loki-style flattening) */
-function isKvlistPb(r: ProtoReader, start: number, end: number): boolean {
-  const { kind } = anyValueKindPb(r, start, end);
-  return kind === AV_KVLIST;
+  kvKey = key;
+  kvHasValue = hasValue;
+  kvValueStart = valueStart;
+  kvValueEnd = valueEnd;
 }
 
 /**
@@ -462,14 +513,25 @@ function isKvlistPb(r: ProtoReader, start: number, end: number): boolean {
  * into `out`, rendering its value. Leaves r.pos = end.
  */
 export function readKeyValuePb(r: ProtoReader, end: number, out: AttrList, mode: MapMode = 'json', prefix = '', depth = 0): void {
-  const kv = keyValuePb(r, end);
-  const key = prefix === '' ? kv.key : `${prefix}_${kv.key}`;
-  if (mode === 'flatten' && kv.hasValue && isKvlistPb(r, kv.valueStart, kv.valueEnd)) {
+  keyValuePb(r, end);
+  const key = prefix === '' ? kvKey : `${prefix}_${kvKey}`;
+  if (!kvHasValue) {
+    out.keys.push(key);
+    out.values.push('');
+    r.pos = end;
+    return;
+  }
+  const valueEnd = kvValueEnd;
+  anyValueKindPb(r, kvValueStart, valueEnd);
+  const kind = scanKind;
+  const at = scanAt;
+  const wire = scanWire;
+  if (mode === 'flatten' && kind === AV_KVLIST) {
     if (depth > MAX_NESTING_DEPTH) fail('AnyValue nested too deeply');
-    // re-walk the kvlist and recurse on each entry with the key as prefix
-    const { at } = anyValueKindPb(r, kv.valueStart, kv.valueEnd);
+    expectWire(wire, WIRE_LEN, 'AnyValue.kvlist_value');
+    // each entry of the map becomes its own attribute, the key as prefix
     r.pos = at;
-    const e = r.lenEnd(kv.valueEnd);
+    const e = r.lenEnd(valueEnd);
     while (r.pos < e) {
       const t = r.tag(e);
       if (t >>> 3 === 1) {
@@ -481,7 +543,7 @@ export function readKeyValuePb(r: ProtoReader, end: number, out: AttrList, mode:
     }
   } else {
     out.keys.push(key);
-    out.values.push(kv.hasValue ? anyValuePb(r, kv.valueStart, kv.valueEnd, depth, false) : '');
+    out.values.push(scannedAnyValuePb(r, kind, at, wire, valueEnd, depth, false));
   }
   r.pos = end;
 }

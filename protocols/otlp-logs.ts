@@ -18,7 +18,6 @@
 //
 // Field numbers: opentelemetry/proto/logs/v1/logs.proto.
 import type { Labels } from '../core/index.ts';
-import { sortLabels } from '../core/index.ts';
 import {
   GrowableI64,
   SEVERITY_NUMBER_NAMES,
@@ -52,6 +51,7 @@ import {
   renderAnyValueJson,
   renderAnyValuePb,
   runDecoder,
+  sortedLastWins,
   type AttrList,
   type OtlpFormat,
   type ScopeInfo,
@@ -117,20 +117,9 @@ function normalized(attrs: AttrList): AttrList {
   return out;
 }
 
-/** Name-sorted labels from parallel arrays; on a repeated name the later entry wins. */
-function lastWins(keys: readonly string[], values: readonly string[]): Labels {
-  const l = sortLabels(keys, values); // stable: equal names keep their order
-  let dup = false;
-  for (let i = 1; i < l.names.length; i++) if (l.names[i] === l.names[i - 1]) dup = true;
-  if (!dup) return l;
-  const names: string[] = [];
-  const vals: string[] = [];
-  for (let i = 0; i < l.names.length; i++) {
-    if (i + 1 < l.names.length && l.names[i + 1] === l.names[i]) continue;
-    names.push(l.names[i] as string);
-    vals.push(l.values[i] as string);
-  }
-  return { names, values: vals };
+function pushPair(keys: string[], values: string[], k: string, v: string): void {
+  keys.push(k);
+  values.push(v);
 }
 
 /** Merges two sorted label sets; `b` wins on an equal name. */
@@ -219,7 +208,7 @@ class LogsAssembler {
     }
     this.stream = idx;
     this.resourceMeta = meta;
-    this.baseMeta = lastWins(meta.keys, meta.values);
+    this.baseMeta = sortedLastWins(meta.keys, meta.values);
   }
 
   beginScope(scope: ScopeInfo): void {
@@ -237,7 +226,7 @@ class LogsAssembler {
       keys.push('scope_version');
       values.push(scope.version);
     }
-    this.baseMeta = lastWins(keys, values);
+    this.baseMeta = sortedLastWins(keys, values);
   }
 
   record(r: LogRecordFields): void {
@@ -252,22 +241,20 @@ class LogsAssembler {
     // later sources win on a name clash: resource < scope < log attributes < record fields
     const keys: string[] = [];
     const values: string[] = [];
-    const add = (k: string, v: string): void => {
-      keys.push(k);
-      values.push(v);
-    };
     for (let i = 0; i < r.attrs.keys.length; i++) {
       const v = r.attrs.values[i] as string;
       const k = promLabelName(r.attrs.keys[i] as string);
-      if (v !== '' && k !== '') add(k, v);
+      if (v === '' || k === '') continue;
+      keys.push(k);
+      values.push(v);
     }
-    if (r.timeNs !== 0n && r.observedNs !== 0n) add('observed_timestamp', r.observedNs.toString());
-    if (r.severityNumber !== 0) add('severity_number', String(r.severityNumber));
-    if (r.severityText !== '') add('severity_text', r.severityText);
-    if (r.droppedAttributes !== 0) add('dropped_attributes_count', String(r.droppedAttributes));
-    if (r.flags !== 0) add('flags', String(r.flags));
-    if (r.eventName !== '') add('event_name', r.eventName);
-    const labels = keys.length === 0 ? this.baseMeta : mergeSorted(this.baseMeta, lastWins(keys, values));
+    if (r.timeNs !== 0n && r.observedNs !== 0n) pushPair(keys, values, 'observed_timestamp', r.observedNs.toString());
+    if (r.severityNumber !== 0) pushPair(keys, values, 'severity_number', String(r.severityNumber));
+    if (r.severityText !== '') pushPair(keys, values, 'severity_text', r.severityText);
+    if (r.droppedAttributes !== 0) pushPair(keys, values, 'dropped_attributes_count', String(r.droppedAttributes));
+    if (r.flags !== 0) pushPair(keys, values, 'flags', String(r.flags));
+    if (r.eventName !== '') pushPair(keys, values, 'event_name', r.eventName);
+    const labels = keys.length === 0 ? this.baseMeta : mergeSorted(this.baseMeta, sortedLastWins(keys, values));
 
     this.recordStream.push(this.stream);
     this.timestamps.push(r.timeNs !== 0n ? r.timeNs : r.observedNs !== 0n ? r.observedNs : BigInt(Date.now()) * 1_000_000n);

@@ -52,6 +52,7 @@ import {
   readResourceJson,
   readScopeJson,
   runDecoder,
+  sortPairsInPlace,
   type AttrList,
   type OtlpFormat,
   type ScopeInfo,
@@ -470,7 +471,8 @@ class MetricsAssembler {
       names.push(n);
       values.push(sa.values[i] as string);
     }
-    return sortLabels(names, values);
+    sortPairsInPlace(names, values);
+    return { names, values };
   }
 
   /** The series index for sorted point labels plus __name__ (and le/quantile), creating it on first sight. */
@@ -533,7 +535,7 @@ class MetricsAssembler {
       idx = this.series.length;
       this.seriesIndex.set(key, idx);
     }
-    this.series.push({ labels: { names, values }, metricName, fpHi, fpLo });
+    this.series.push({ labels: { names, values }, metricName, fpHi, fpLo, cache: undefined });
     return idx;
   }
 

@@ -11,7 +11,6 @@
 //
 // Field numbers: opentelemetry/proto/trace/v1/trace.proto.
 import type { Labels } from '../core/index.ts';
-import { sortLabels } from '../core/index.ts';
 import {
   ProtoReader,
   SPAN_KIND_NAMES,
@@ -40,6 +39,7 @@ import {
   readResourceJson,
   readScopeJson,
   runDecoder,
+  sortedLastWins,
   type AttrList,
   type OtlpFormat,
   type ScopeInfo,
@@ -60,18 +60,8 @@ export const UNKNOWN_SERVICE_NAME = 'unknown_service';
 
 /** Attributes as a name-sorted label set; on a repeated key the last value wins. */
 function labelsOf(attrs: AttrList): Labels {
-  const l = sortLabels(attrs.keys, attrs.values); // stable: equal keys keep their order
-  let dup = false;
-  for (let i = 1; i < l.names.length; i++) if (l.names[i] === l.names[i - 1]) dup = true;
-  if (!dup) return l;
-  const names: string[] = [];
-  const values: string[] = [];
-  for (let i = 0; i < l.names.length; i++) {
-    if (i + 1 < l.names.length && l.names[i + 1] === l.names[i]) continue;
-    names.push(l.names[i] as string);
-    values.push(l.values[i] as string);
-  }
-  return { names, values };
+  // the AttrList is ours (built for this span), so it is sorted in place
+  return sortedLastWins(attrs.keys, attrs.values);
 }
 
 /**
