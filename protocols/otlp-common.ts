@@ -299,12 +299,25 @@ export interface AttrList {
   values: string[];
 }
 
+const INSERTION_SORT_MAX = 32;
+
 /**
  * Sorts parallel name/value arrays by name, in place and stably (equal names
  * keep their order). Insertion sort: attribute lists are short, and this
  * allocates nothing, unlike an index sort.
  */
 export function sortPairsInPlace(names: string[], values: string[]): void {
+  if (names.length > INSERTION_SORT_MAX) {
+    // long lists (hostile or unusual input) take an O(n log n) stable index sort
+    const idx = names.map((_, i) => i).sort((a, b) => ((names[a] as string) < (names[b] as string) ? -1 : (names[a] as string) > (names[b] as string) ? 1 : a - b));
+    const n = idx.map((i) => names[i] as string);
+    const v = idx.map((i) => values[i] as string);
+    for (let i = 0; i < n.length; i++) {
+      names[i] = n[i] as string;
+      values[i] = v[i] as string;
+    }
+    return;
+  }
   for (let i = 1; i < names.length; i++) {
     const n = names[i] as string;
     if ((names[i - 1] as string) <= n) continue;

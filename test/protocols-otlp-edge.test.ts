@@ -651,6 +651,16 @@ describe('OTLP traces (hand-built)', () => {
     expect(l.ok && l.value.severities).toEqual(['WARN3']);
   });
 
+  it('long attribute lists sort correctly, last value winning', () => {
+    const attributes = Array.from({ length: 200 }, (_, i) => ({ key: `k${String((i * 37) % 100).padStart(3, '0')}`, value: { intValue: i } }));
+    const r = decodeOtlpTraces(Buffer.from(JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [span({ attributes })] }] }] })), 'json');
+    if (!r.ok) throw new Error(r.message);
+    const a = r.value.spans[0]?.attributes;
+    expect(a?.names).toEqual(Array.from({ length: 100 }, (_, i) => `k${String(i).padStart(3, '0')}`));
+    // key k000 is written at i = 0 and i = 100: the later one wins
+    expect(a?.values[0]).toBe('100');
+  });
+
   it('protobuf spans: ids copied out of the request body', () => {
     const s = pb.msg(2, pb.bytes(1, Buffer.alloc(16, 7)), pb.bytes(2, Buffer.alloc(8, 9)), pb.bytes(4, Buffer.alloc(8, 3)), pb.str(5, 'x'), pb.varint(6, 3), pb.fixed64(7, T0), pb.fixed64(8, T0 + 10n), pb.str(3, 'k=v'), pb.fixed32(16, 0x101));
     const body = pb.msg(1, pb.msg(2, s));
