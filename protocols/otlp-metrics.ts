@@ -238,12 +238,19 @@ function sanitizedAttrs(attrs: AttrList): { names: string[]; values: string[] } 
   const names: string[] = [];
   const values: string[] = [];
   let collision = false;
+  // short lists (the norm) check by scanning; long ones with a Set, so a hostile point stays linear
+  const seen = n > 16 ? new Set<string>() : null;
   for (let i = 0; i < n; i++) {
     const v = attrs.values[i] as string;
     if (v === '') continue;
     const name = promLabelName(attrs.keys[i] as string);
     if (name === '') continue;
-    if (!collision && names.includes(name)) collision = true;
+    if (!collision) {
+      if (seen !== null) {
+        if (seen.has(name)) collision = true;
+        else seen.add(name);
+      } else if (names.includes(name)) collision = true;
+    }
     names.push(name);
     values.push(v);
   }
@@ -317,6 +324,8 @@ class MetricsAssembler {
   // per scope: resource labels + scope labels
   private baseNames: string[] = [];
   private baseValues: string[] = [];
+  /** baseNames as a Set when there are many (promoted scope attributes), else null */
+  private baseSet: Set<string> | null = null;
   // per metric
   private family = '';
   private familySum = '';
@@ -384,8 +393,13 @@ class MetricsAssembler {
     } else this.targetInfo = null;
     this.resourceSamples = 0;
     this.resourceMaxTsMs = 0;
+    this.setBase(names, values);
+  }
+
+  private setBase(names: string[], values: string[]): void {
     this.baseNames = names;
     this.baseValues = values;
+    this.baseSet = names.length > 8 ? new Set(names) : null;
   }
 
   endResource(): void {
@@ -401,17 +415,22 @@ class MetricsAssembler {
     if (!this.options.promoteScopeMetadata) return;
     const names = this.resourceNames.slice();
     const values = this.resourceValues.slice();
+    const taken = new Set(names);
     const add = (n: string, v: string): void => {
-      if (v === '' || names.includes(n)) return;
+      if (v === '' || taken.has(n)) return;
+      taken.add(n);
       names.push(n);
       values.push(v);
     };
     add('otel_scope_name', scope.name);
     add('otel_scope_version', scope.version);
+    // scope attributes that would clash with otel_scope_name/version are dropped (spec)
     const sa = sanitizedAttrs({ keys: scope.attrs.keys.map((k) => `otel_scope_${k}`), values: scope.attrs.values });
-    for (let i = 0; i < sa.names.length; i++) add(sa.names[i] as string, sa.values[i] as string);
-    this.baseNames = names;
-    this.baseValues = values;
+    for (let i = 0; i < sa.names.length; i++) {
+      const n = sa.names[i] as string;
+      if (n !== 'otel_scope_name' && n !== 'otel_scope_version' && n !== 'otel_scope_schema_url') add(n, sa.values[i] as string);
+    }
+    this.setBase(names, values);
   }
 
   /** Checks a metric; returns false (with its points counted in `rejected`) when none of its points can be stored. */
@@ -461,12 +480,14 @@ class MetricsAssembler {
     const names = this.baseNames.slice();
     const values = this.baseValues.slice();
     const nb = names.length;
+    const baseSet = this.baseSet;
     const sa = sanitizedAttrs(attrs);
     for (let i = 0; i < sa.names.length; i++) {
       const n = sa.names[i] as string;
       if (n === reserved) continue;
       let taken = false;
-      for (let j = 0; j < nb; j++) if (names[j] === n) taken = true;
+      if (baseSet !== null) taken = baseSet.has(n);
+      else for (let j = 0; j < nb; j++) if (names[j] === n) taken = true;
       if (taken) continue;
       names.push(n);
       values.push(sa.values[i] as string);

@@ -339,6 +339,18 @@ describe('OTLP/JSON metrics (hand-built)', () => {
     expect(r.value.rejected.reduce((n, x) => n + x.count, 0)).toBe(10);
   });
 
+  it('a point with a huge attribute list decodes (no quadratic label handling)', () => {
+    // 100k distinct attributes: a quadratic duplicate check would not finish within the test timeout
+    const attributes = Array.from({ length: 100_000 }, (_, i) => sattr(`a${i}`, 'v'));
+    attributes.push(sattr('a.1', 'dot')); // a.1 and a_1 both map to a_1
+    attributes.push(sattr('a_1', 'under'));
+    const r = decodeOtlpMetrics(jsonMetrics([{ name: 'wide', gauge: { dataPoints: [{ timeUnixNano: '1700000000000000000', asDouble: 1, attributes }] } }]), 'json');
+    if (!r.ok) throw new Error(r.message);
+    const labels = r.value.series[0]?.labels;
+    expect(labels?.names.length).toBe(100_002); // 100k + a_1 + __name__
+    expect(rec(labels ?? { names: [], values: [] }).a_1).toBe('dot;under');
+  });
+
   it('promotes resource attributes and scope metadata when asked', () => {
     const body = jsonMetrics(
       [{ name: 'up', gauge: { dataPoints: [{ timeUnixNano: '1700000000000000000', asDouble: 1, attributes: [sattr('region', 'point-wins?')] }] } }],
