@@ -11,9 +11,10 @@
 // (opentelemetry/proto/common/v1/common.proto, resource/v1/resource.proto,
 // collector/*/v1/*_service.proto).
 //
-// NOTE: protocols/protobuf-reader.ts (another engineer's) was not there when
-// this was written; ProtoReader below is the minimal reader the OTLP decoders
-// need. Merge the two when both exist.
+// NOTE: protocols/protobuf-reader.ts (the shared reader, written at the same
+// time) was not in the tree when this was started, so ProtoReader below is
+// the OTLP decoders' own minimal reader. The two do the same job; merge them
+// (one reader, both APIs' callers) when convenient.
 import type { DecodeResult, Rejection } from './types.ts';
 
 export type OtlpFormat = 'protobuf' | 'json';
