@@ -75,6 +75,15 @@ export async function startCentral(config: Config, opts: CentralOptions): Promis
   const tracing = await startSelfTracing({ endpoint: config.telemetry.otlpEndpoint, serviceName: config.telemetry.serviceName, role: opts.role });
   tracing?.instrument(app);
 
+  // what each table holds (active parts only), for operators and the benchmarks
+  app.get('/api/v1/status/storage', async () => {
+    const rows = await store.queryRows<{ table: string; rows: string; bytes_on_disk: string; uncompressed: string }>({
+      sql: 'SELECT table, sum(rows) AS rows, sum(bytes_on_disk) AS bytes_on_disk, sum(data_uncompressed_bytes) AS uncompressed FROM system.parts WHERE active AND database = {db:String} GROUP BY table ORDER BY table',
+      params: { db: store.database },
+    });
+    return { status: 'success', data: rows.map((r) => ({ table: r.table, rows: Number(r.rows), bytesOnDisk: Number(r.bytes_on_disk), uncompressedBytes: Number(r.uncompressed) })) };
+  });
+
   const modules = (opts.modules ?? CENTRAL_MODULES).map((f) => f());
   for (const m of modules) await m.register({ config, store, registry, app });
 

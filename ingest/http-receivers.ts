@@ -11,6 +11,7 @@ import {
   decodeOtlpLogs,
   decodeOtlpMetrics,
   decodeOtlpTraces,
+  createRemoteWriteSeriesCache,
   decodeRemoteWrite,
   decompress,
   encodeOtlpExportResponse,
@@ -70,6 +71,8 @@ export function registerHttpReceivers(app: FastifyInstance, deps: ReceiverDeps):
   const { config, ingester } = deps;
   const maxBytes = config.limits.maxRequestBytes;
   const tenantOf = deps.tenantOf ?? ((req: FastifyRequest) => writeTenantOf(req.headers['x-scope-orgid'], config.tenancy));
+  // senders re-send byte-identical label sets every scrape: decode and hash each once
+  const seriesCache = createRemoteWriteSeriesCache({ maxEntries: 1_000_000 });
 
   // --- Prometheus remote_write 1.0 / 2.0 -----------------------------------
   // https://prometheus.io/docs/specs/prw/remote_write_spec/ and .../remote_write_spec_2_0/
@@ -80,7 +83,7 @@ export function registerHttpReceivers(app: FastifyInstance, deps: ReceiverDeps):
       const enc = encodingOf(req);
       if (enc !== 'snappy') throw new FleetwatchError('FW_ERR_INGEST_UNSUPPORTED_MEDIA', `remote_write bodies must be snappy-compressed (Content-Encoding: snappy), got ${headerString(req.headers['content-encoding']) ?? 'none'}`);
       const raw = unwrap(await decompress(bodyOf(req), 'snappy', maxBytes));
-      const batch = unwrap(decodeRemoteWrite(raw, version, {}));
+      const batch = unwrap(decodeRemoteWrite(raw, version, { seriesCache }));
       const out = await ingester.writeMetrics(tenant, batch);
       reply.header('X-Prometheus-Remote-Write-Samples-Written', String(out.written));
       reply.header('X-Prometheus-Remote-Write-Histograms-Written', '0');

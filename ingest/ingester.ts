@@ -7,8 +7,8 @@ import type { Store } from '../storage/index.ts';
 import type { LogsBatch, MetricsBatch, Rejection, SpansBatch } from '../protocols/index.ts';
 import { PendingBudget, TableQueue } from './table-queue.ts';
 import { SeriesCache } from './series-cache.ts';
-import { SHAPES, encodeLogs, encodeMetrics, encodeSpans, type TableShape } from './row-encoders.ts';
-import { checkLogs, checkMetrics, limitsFromConfig, type WriteLimits } from './limits.ts';
+import { SHAPES, encodeLogs, encodeMetrics, encodeSpans, markCommitted, type TableShape } from './row-encoders.ts';
+import { createLimitChecker, limitsFromConfig, type WriteLimits } from './limits.ts';
 
 export interface WriteOutcome {
   /** rows written */
@@ -70,6 +70,7 @@ export function createIngester(opts: IngesterOptions): Ingester {
     logs: queue(SHAPES.logs),
     spans: queue(SHAPES.spans),
   };
+  const limits = createLimitChecker(opts.limits);
   const seriesCache = new SeriesCache(opts.seriesCacheEntries ?? 2_000_000);
   const streamCache = new SeriesCache(opts.seriesCacheEntries ?? 2_000_000);
 
@@ -79,7 +80,7 @@ export function createIngester(opts: IngesterOptions): Ingester {
     },
 
     async writeMetrics(tenant, batch) {
-      const verdict = checkMetrics(batch, opts.limits, now());
+      const verdict = limits.checkMetrics(batch, now());
       if (verdict.requestError) throw new FleetwatchError('FW_ERR_INGEST_LIMIT', verdict.requestError);
       const rejected = [...batch.rejected, ...verdict.rejected];
       const chunks = encodeMetrics(tenant, batch, seriesCache, verdict.keep, verdict.sampleKeep, now());
@@ -91,18 +92,18 @@ export function createIngester(opts: IngesterOptions): Ingester {
         q.exemplars.write(chunks.exemplars.data, chunks.exemplars.rows),
         q.metadata.write(chunks.metadata.data, chunks.metadata.rows),
       ]);
-      seriesCache.addAll(chunks.seriesKeys);
+      markCommitted(seriesCache, chunks.newSeries);
       const rej = rejected.reduce((a, r) => a + r.count, 0);
       if (rej) rejectedTotal.inc({ signal: 'metrics' }, rej);
       return { written: chunks.samples.rows, exemplars: chunks.exemplars.rows, rejected };
     },
 
     async writeLogs(tenant, batch) {
-      const verdict = checkLogs(batch, opts.limits, now());
+      const verdict = limits.checkLogs(batch, now());
       const rejected = [...batch.rejected, ...verdict.rejected];
       const chunks = encodeLogs(tenant, batch, streamCache, verdict.keep);
       await Promise.all([q.streams.write(chunks.streams.data, chunks.streams.rows), q.logs.write(chunks.logs.data, chunks.logs.rows)]);
-      streamCache.addAll(chunks.streamKeys);
+      streamCache.commit(chunks.newStreams);
       const rej = rejected.reduce((a, r) => a + r.count, 0);
       if (rej) rejectedTotal.inc({ signal: 'logs' }, rej);
       return { written: chunks.logs.rows, rejected };

@@ -44,21 +44,54 @@ function labelProblem(names: readonly string[], values: readonly string[], l: Wr
   return undefined;
 }
 
-export function checkMetrics(batch: MetricsBatch, l: WriteLimits, nowMs: number): LimitVerdict {
+export interface LimitChecker {
+  checkMetrics(batch: MetricsBatch, nowMs: number): LimitVerdict;
+  checkLogs(batch: LogsBatch, nowMs: number): LimitVerdict;
+}
+
+/**
+ * Checks batches against fixed limits. A label set's verdict is remembered
+ * per SeriesRef object (decoders reuse the object for a label set they have
+ * seen), so a series is checked once, not on every request.
+ */
+export function createLimitChecker(l: WriteLimits): LimitChecker {
+  const verdicts = new WeakMap<object, string | null>();
+  const problemOf = (s: { labels: { names: readonly string[]; values: readonly string[] } }): string | undefined => {
+    let v = verdicts.get(s);
+    if (v === undefined) {
+      v = labelProblem(s.labels.names, s.labels.values, l) ?? null;
+      verdicts.set(s, v);
+    }
+    return v ?? undefined;
+  };
+  return {
+    checkMetrics: (batch, nowMs) => checkMetrics(batch, l, nowMs, problemOf),
+    checkLogs: (batch, nowMs) => checkLogs(batch, l, nowMs, problemOf),
+  };
+}
+
+type ProblemOf = (s: { labels: { names: readonly string[]; values: readonly string[] } }) => string | undefined;
+
+const directProblem =
+  (l: WriteLimits): ProblemOf =>
+  (s) =>
+    labelProblem(s.labels.names, s.labels.values, l);
+
+export function checkMetrics(batch: MetricsBatch, l: WriteLimits, nowMs: number, problemOf: ProblemOf = directProblem(l)): LimitVerdict {
   if (l.maxSeriesPerRequest > 0 && batch.series.length > l.maxSeriesPerRequest) {
     return { keep: undefined, sampleKeep: undefined, rejected: [], requestError: `request has ${batch.series.length} series, more than the limit of ${l.maxSeriesPerRequest}` };
   }
   let keep: Uint8Array | undefined;
   const rejected: Rejection[] = [];
-  const reasons = new Map<string, number>();
+  const problems: (string | undefined)[] = [];
   for (let i = 0; i < batch.series.length; i++) {
     const s = batch.series[i];
     if (!s) continue;
-    const problem = labelProblem(s.labels.names, s.labels.values, l);
+    const problem = problemOf(s);
     if (problem) {
       keep ??= new Uint8Array(batch.series.length).fill(1);
       keep[i] = 0;
-      reasons.set(problem, (reasons.get(problem) ?? 0) + 1);
+      problems[i] = problem;
     }
   }
   let sampleKeep: Uint8Array | undefined;
@@ -80,25 +113,21 @@ export function checkMetrics(batch: MetricsBatch, l: WriteLimits, nowMs: number)
     if (tooNew) rejected.push({ reason: `${tooNew} samples are more than ${l.maxSampleFutureMs} ms in the future`, count: tooNew });
   }
   if (keep) {
-    // count the samples of rejected series
-    const per = new Uint32Array(batch.series.length);
-    for (let j = 0; j < batch.sampleCount; j++) per[batch.sampleSeries[j] as number]!++;
+    // count the samples of rejected series, per reason
     const bySeries = new Map<string, number>();
-    for (let i = 0; i < batch.series.length; i++) {
-      if (keep[i] !== 0) continue;
-      const s = batch.series[i];
-      const problem = s ? labelProblem(s.labels.names, s.labels.values, l) : undefined;
-      if (problem) bySeries.set(problem, (bySeries.get(problem) ?? 0) + (per[i] as number));
+    for (let j = 0; j < batch.sampleCount; j++) {
+      const problem = problems[batch.sampleSeries[j] as number];
+      if (problem) bySeries.set(problem, (bySeries.get(problem) ?? 0) + 1);
     }
     for (const [reason, count] of bySeries) rejected.push({ reason, count });
   }
   return { keep, sampleKeep, rejected };
 }
 
-export function checkLogs(batch: LogsBatch, l: WriteLimits, nowMs: number): LimitVerdict {
+export function checkLogs(batch: LogsBatch, l: WriteLimits, nowMs: number, problemOf: ProblemOf = directProblem(l)): LimitVerdict {
   let keep: Uint8Array | undefined;
   const counts = new Map<string, number>();
-  const streamProblem = batch.streams.map((s) => labelProblem(s.labels.names, s.labels.values, l));
+  const streamProblem = batch.streams.map((s) => problemOf(s));
   const oldestNs = l.maxSampleAgeMs > 0 ? BigInt(nowMs - l.maxSampleAgeMs) * 1_000_000n : undefined;
   const newestNs = l.maxSampleFutureMs > 0 ? BigInt(nowMs + l.maxSampleFutureMs) * 1_000_000n : undefined;
   for (let j = 0; j < batch.recordCount; j++) {

@@ -2,8 +2,8 @@
 // and structures here must match storage/schema.ts (test/ingest-rows.test.ts
 // checks them against the live tables).
 import { RowBinaryWriter } from '../storage/index.ts';
-import type { LogsBatch, MetricsBatch, SpansBatch } from '../protocols/index.ts';
-import { SeriesCache } from './series-cache.ts';
+import type { LogsBatch, MetricsBatch, SeriesRef, SpansBatch } from '../protocols/index.ts';
+import { SeriesCache, type PendingSeries } from './series-cache.ts';
 
 export interface TableShape {
   readonly table: string;
@@ -58,22 +58,57 @@ function chunkOf(w: RowBinaryWriter, rows: number): Chunk {
 
 export interface MetricsChunks {
   readonly series: Chunk;
-  /** series-cache keys to mark once the series chunk is committed */
-  readonly seriesKeys: string[];
+  /** series to mark in the cache once the series chunk is committed */
+  readonly newSeries: PendingSeries[];
   readonly samples: Chunk;
   readonly exemplars: Chunk;
   readonly metadata: Chunk;
 }
 
 /**
+ * What ingest remembers per series object (SeriesRef.cache): the RowBinary
+ * prefix of its sample rows (tenant, metric name, fingerprint) for one
+ * tenant, and the last day its series row was committed.
+ */
+interface SeriesSlot {
+  readonly tenant: string;
+  readonly prefix: Uint8Array;
+  committedDay: number;
+}
+
+const prefixWriter = new RowBinaryWriter(256);
+
+function slotOf(s: SeriesRef, tenant: string): SeriesSlot {
+  const cur = s.cache as SeriesSlot | undefined;
+  if (cur !== undefined && cur.tenant === tenant) return cur;
+  prefixWriter.reset();
+  prefixWriter.string(tenant);
+  prefixWriter.string(s.metricName);
+  prefixWriter.uint64Parts(s.fpHi, s.fpLo);
+  const slot: SeriesSlot = { tenant, prefix: Uint8Array.from(prefixWriter.finish()), committedDay: -1 };
+  s.cache = slot;
+  return slot;
+}
+
+/** Marks series committed for a day (after their insert succeeded). */
+export function markCommitted(cache: SeriesCache, pending: readonly PendingSeries[]): void {
+  cache.commit(pending);
+  for (const p of pending) {
+    const slot = (p.ref as { cache: unknown }).cache as SeriesSlot | undefined;
+    if (slot && slot.tenant === p.tenant && p.day > slot.committedDay) slot.committedDay = p.day;
+  }
+}
+
+/**
  * Encodes the samples whose series index has keep[i] = 1 (and sampleKeep[j]
  * = 1 when given). A series row goes out for each (series, day) the samples
- * touch that the cache has not seen.
+ * touch that is not known to be committed already.
  */
 export function encodeMetrics(tenant: string, batch: MetricsBatch, cache: SeriesCache, keep?: Uint8Array, sampleKeep?: Uint8Array, nowMs = Date.now()): MetricsChunks {
   const samples = new RowBinaryWriter(Math.max(1024, batch.sampleCount * 48));
   const series = new RowBinaryWriter(4096);
-  const seriesKeys: string[] = [];
+  const newSeries: PendingSeries[] = [];
+  const newKeys = new Set<string>();
   const seriesDay = new Float64Array(batch.series.length).fill(-1);
   const valueBytes = new Uint8Array(batch.values.buffer, batch.values.byteOffset, batch.values.byteLength);
   let sampleRows = 0;
@@ -83,24 +118,26 @@ export function encodeMetrics(tenant: string, batch: MetricsBatch, cache: Series
     if ((keep && keep[si] === 0) || (sampleKeep && sampleKeep[j] === 0)) continue;
     const s = batch.series[si];
     if (!s) continue;
+    const slot = slotOf(s, tenant);
     const ts = batch.timestampsMs[j] as number;
     const day = Math.floor(ts / MS_PER_DAY);
     if (seriesDay[si] !== day) {
       seriesDay[si] = day;
-      const key = SeriesCache.key(tenant, day, s.fpHi, s.fpLo);
-      if (!cache.has(key) && !seriesKeys.includes(key)) {
-        seriesKeys.push(key);
-        series.string(tenant);
-        series.uint16(day);
-        series.string(s.metricName);
-        series.uint64Parts(s.fpHi, s.fpLo);
-        series.stringMap(s.labels.names, s.labels.values);
-        seriesRows++;
+      if (slot.committedDay !== day) {
+        const key = SeriesCache.key(tenant, day, s.fpHi, s.fpLo);
+        if (!cache.has(key) && !newKeys.has(key)) {
+          newKeys.add(key);
+          newSeries.push({ ref: s, tenant, day, key });
+          series.string(tenant);
+          series.uint16(day);
+          series.string(s.metricName);
+          series.uint64Parts(s.fpHi, s.fpLo);
+          series.stringMap(s.labels.names, s.labels.values);
+          seriesRows++;
+        }
       }
     }
-    samples.string(tenant);
-    samples.string(s.metricName);
-    samples.uint64Parts(s.fpHi, s.fpLo);
+    samples.raw(slot.prefix, 0, slot.prefix.length);
     samples.int64(ts);
     samples.raw(valueBytes, j * 8, 8); // bit-exact: keeps the stale-marker NaN
     sampleRows++;
@@ -127,12 +164,12 @@ export function encodeMetrics(tenant: string, batch: MetricsBatch, cache: Series
     md.string(m.unit);
     md.int64(nowMs);
   }
-  return { series: chunkOf(series, seriesRows), seriesKeys, samples: chunkOf(samples, sampleRows), exemplars: chunkOf(ex, exRows), metadata: chunkOf(md, batch.metadata.length) };
+  return { series: chunkOf(series, seriesRows), newSeries, samples: chunkOf(samples, sampleRows), exemplars: chunkOf(ex, exRows), metadata: chunkOf(md, batch.metadata.length) };
 }
 
 export interface LogsChunks {
   readonly streams: Chunk;
-  readonly streamKeys: string[];
+  readonly newStreams: PendingSeries[];
   readonly logs: Chunk;
 }
 
@@ -141,7 +178,8 @@ const NS_PER_DAY = 86_400_000_000_000n;
 export function encodeLogs(tenant: string, batch: LogsBatch, cache: SeriesCache, keep?: Uint8Array): LogsChunks {
   const logs = new RowBinaryWriter(Math.max(1024, batch.recordCount * 96));
   const streams = new RowBinaryWriter(4096);
-  const streamKeys: string[] = [];
+  const newStreams: PendingSeries[] = [];
+  const newKeys = new Set<string>();
   const streamDay = new Float64Array(batch.streams.length).fill(-1);
   let logRows = 0;
   let streamRows = 0;
@@ -155,8 +193,9 @@ export function encodeLogs(tenant: string, batch: LogsBatch, cache: SeriesCache,
     if (streamDay[si] !== day) {
       streamDay[si] = day;
       const key = SeriesCache.key(tenant, day, s.fpHi, s.fpLo);
-      if (!cache.has(key) && !streamKeys.includes(key)) {
-        streamKeys.push(key);
+      if (!cache.has(key) && !newKeys.has(key)) {
+        newKeys.add(key);
+        newStreams.push({ ref: s, tenant, day, key });
         streams.string(tenant);
         streams.uint16(day);
         streams.uint64Parts(s.fpHi, s.fpLo);
@@ -176,7 +215,7 @@ export function encodeLogs(tenant: string, batch: LogsBatch, cache: SeriesCache,
     else logs.varUInt(0);
     logRows++;
   }
-  return { streams: chunkOf(streams, streamRows), streamKeys, logs: chunkOf(logs, logRows) };
+  return { streams: chunkOf(streams, streamRows), newStreams, logs: chunkOf(logs, logRows) };
 }
 
 export function encodeSpans(tenant: string, batch: SpansBatch): Chunk {

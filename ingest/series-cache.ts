@@ -1,7 +1,17 @@
 // Remembers which (tenant, series, day) rows are already committed to the
 // series/streams tables, so each label set is written once per day, not once
-// per sample. Bounded: when full it forgets everything (a forgotten series
-// costs one duplicate row, which ReplacingMergeTree folds away).
+// per sample. Decoders that reuse SeriesRef objects let the per-object slot
+// (see row-encoders.ts) answer most look-ups; this bounded set of string keys
+// answers the rest. When the set is full it forgets everything (a forgotten
+// series costs one duplicate row, which ReplacingMergeTree folds away).
+
+export interface PendingSeries {
+  readonly ref: object;
+  readonly tenant: string;
+  readonly day: number;
+  readonly key: string;
+}
+
 export class SeriesCache {
   private seen = new Set<string>();
   constructor(private readonly maxEntries: number) {}
@@ -14,10 +24,10 @@ export class SeriesCache {
     return this.seen.has(key);
   }
 
-  /** Marks keys committed (call only after the insert succeeded). */
-  addAll(keys: readonly string[]): void {
-    if (this.seen.size + keys.length > this.maxEntries) this.seen = new Set();
-    for (const k of keys) this.seen.add(k);
+  /** Marks series committed (call only after their insert succeeded). */
+  commit(entries: readonly PendingSeries[]): void {
+    if (this.seen.size + entries.length > this.maxEntries) this.seen = new Set();
+    for (const e of entries) this.seen.add(e.key);
   }
 
   get size(): number {

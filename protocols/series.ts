@@ -7,13 +7,13 @@ export function makeSeries(names: readonly string[], values: readonly string[]):
   const labels = sortLabels(names, values);
   const [fpHi, fpLo] = fingerprintParts(labels.names, labels.values);
   const i = labels.names.indexOf('__name__');
-  return { labels, metricName: i >= 0 ? (labels.values[i] as string) : '', fpHi, fpLo };
+  return { labels, metricName: i >= 0 ? (labels.values[i] as string) : '', fpHi, fpLo, cache: undefined };
 }
 
 export function makeStream(names: readonly string[], values: readonly string[]): LogStream {
   const labels = sortLabels(names, values);
   const [fpHi, fpLo] = fingerprintParts(labels.names, labels.values);
-  return { labels, fpHi, fpLo };
+  return { labels, fpHi, fpLo, cache: undefined };
 }
 
 export const EMPTY_LABELS: Labels = Object.freeze({ names: [], values: [] });

@@ -10,6 +10,13 @@ export interface SeriesRef {
   readonly metricName: string;
   readonly fpHi: number;
   readonly fpLo: number;
+  /**
+   * A slot for the consumer's per-series work (ingest keeps the series'
+   * encoded row prefix and commit state here). Decoders that reuse SeriesRef
+   * objects across requests let that work happen once per series instead of
+   * once per sample. Created undefined so every SeriesRef has one shape.
+   */
+  cache: unknown;
 }
 
 export interface Exemplar {
@@ -56,6 +63,8 @@ export interface LogStream {
   readonly labels: Labels;
   readonly fpHi: number;
   readonly fpLo: number;
+  /** consumer's per-stream slot, as SeriesRef.cache */
+  cache: unknown;
 }
 
 /** Log records in columns; record i belongs to streams[recordStream[i]]. */

@@ -59,9 +59,9 @@ export interface Running {
 }
 
 /** Starts a long-running role and waits until /-/ready answers 200. */
-export async function startFleetwatch(args: readonly string[], opts: { env?: Record<string, string>; readyTimeoutMs?: number; port?: number } = {}): Promise<Running> {
+export async function startFleetwatch(args: readonly string[], opts: { env?: Record<string, string>; readyTimeoutMs?: number; port?: number; nodeArgs?: readonly string[] } = {}): Promise<Running> {
   const port = opts.port ?? (await freePort());
-  const child = spawn(process.execPath, [BIN, ...args, '--http-listen', `127.0.0.1:${port}`], { cwd: ROOT, env: { ...cleanEnv(), ...(opts.env ?? {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, ...args, '--http-listen', `127.0.0.1:${port}`], { cwd: ROOT, env: { ...cleanEnv(), ...(opts.env ?? {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (d) => (out += d));
   child.stderr?.on('data', (d) => (out += d));
