@@ -16,6 +16,9 @@ import { ident, type Sql } from './sql.ts';
 type ChdbModule = typeof import('chdb');
 type ChdbSession = InstanceType<ChdbModule['Session']>;
 
+/** what may appear inside the quoted literals of an insert (no quotes or backslashes) */
+const SAFE_LITERAL = /^[A-Za-z0-9_ ,()./-]+$/;
+
 let openSession: { dir: string; session: ChdbSession; users: number } | undefined;
 
 function spoolDir(): string {
@@ -101,12 +104,12 @@ class EmbeddedStore implements Store {
     const file = path.join(this.spool, `${Date.now()}-${randomBytes(6).toString('hex')}.bin`);
     await writeFile(file, batch.rowBinary);
     try {
+      // No bound parameters here: chDB runs bound queries one at a time
+      // process-wide, and the two literals are ours (a spool path and a
+      // structure from the schema), checked below.
+      if (!SAFE_LITERAL.test(file) || !SAFE_LITERAL.test(batch.structure)) throw new Error(`unsafe insert literal: ${file} / ${batch.structure}`);
       const cols = batch.columns.map(ident).join(', ');
-      await this.run(
-        { sql: `INSERT INTO ${this.database}.${ident(batch.table)} (${cols}) SELECT * FROM file({file:String}, 'RowBinary', {structure:String})`, params: { file, structure: batch.structure } },
-        'TSV',
-        opts,
-      );
+      await this.run({ sql: `INSERT INTO ${this.database}.${ident(batch.table)} (${cols}) SELECT * FROM file('${file}', 'RowBinary', '${batch.structure}')`, params: {} }, 'TSV', opts);
     } finally {
       await unlink(file).catch(() => undefined);
     }
