@@ -1,0 +1,834 @@
+// LogQL evaluation over ClickHouse. What ClickHouse can do runs there:
+// stream selection (log_streams), the time range, line filters (through the
+// body's skip index) and counting that needs no parsing (per stream or per
+// group of labels, in sub-buckets summed into windows here). The rest of the
+// pipeline runs in TypeScript over the rows that survive.
+// Range semantics as Loki: a step at t aggregates (t - range - offset, t - offset];
+// steps run start, start+step, ... <= end; log queries read [start, end).
+import { FleetwatchError } from '../../core/index.ts';
+import { SqlBuilder, RowBinaryReader, type Store } from '../../storage/index.ts';
+import type { Expr, LabelMatcher, LogSelector, MetricExpr, RangeAggregation, Stage, VectorAggregation } from './ast.ts';
+import { createReader, likeEscape, mapStorageError, TENANT_LABEL, type Reader, type StreamRef } from './reader.ts';
+import { compilePipeline, ERR_SAMPLE, ERROR_LABEL, LabelsBuilder, labelsKey, matcherFn, type Entry, type Pipeline, compileLabelFilter } from './pipeline.ts';
+import { regexLiteral, sqlRegex } from './regex.ts';
+import { parsePatternExpr, patternLiterals } from './pattern.ts';
+import { parseGoDurationNs, goDurationError, parseHumanBytes, parseGoFloat } from './units.ts';
+import { aggregate, keyOf, labelReplace, newSeries, sortPairs, vectorScalar, vectorVector, type LabelPairs, type Matrix, type Series } from './matrix.ts';
+import { scalarOp } from './parse.ts';
+
+export interface EngineLimits {
+  readonly maxStreams: number;
+  readonly maxSeries: number;
+  readonly timeoutMs: number;
+  readonly maxBytesRead: number;
+}
+
+export interface EngineOptions {
+  readonly store: Store;
+  readonly limits: EngineLimits;
+  /** push line filters and counting into ClickHouse (tests turn it off to compare) */
+  readonly pushdown?: boolean;
+}
+
+export type Direction = 'forward' | 'backward';
+
+export interface QueryRequest {
+  readonly expr: Expr;
+  readonly tenants: readonly string[];
+  /** log queries: [start, end); metric queries: steps start..end */
+  readonly startNs: bigint;
+  readonly endNs: bigint;
+  readonly stepNs: bigint;
+  readonly intervalNs: bigint;
+  readonly direction: Direction;
+  readonly limit: number;
+  /** instant query: one step at endNs */
+  readonly instant: boolean;
+  readonly signal?: AbortSignal;
+}
+
+export interface LogEntryOut {
+  readonly tsNs: bigint;
+  readonly line: string;
+  readonly structuredMetadata: LabelPairs;
+  readonly parsed: LabelPairs;
+}
+
+export interface StreamOut {
+  /** all labels (stream, metadata, parsed) */
+  readonly labels: LabelPairs;
+  /** the stream labels only (categorize-labels) */
+  readonly streamLabels: LabelPairs;
+  readonly entries: LogEntryOut[];
+}
+
+export interface QueryStats {
+  linesProcessed: number;
+  bytesProcessed: number;
+  postFilterLines: number;
+  entriesReturned: number;
+  streams: number;
+  queries: number;
+}
+
+export type QueryResult =
+  | { readonly type: 'streams'; readonly streams: StreamOut[]; readonly stats: QueryStats }
+  | { readonly type: 'matrix'; readonly series: Series[]; readonly timesMs: number[]; readonly stats: QueryStats }
+  | { readonly type: 'vector'; readonly samples: { labels: LabelPairs; value: number }[]; readonly timeMs: number; readonly stats: QueryStats }
+  | { readonly type: 'scalar'; readonly value: number; readonly timeMs: number; readonly stats: QueryStats };
+
+/** Loki's pipeline error for a metric query whose samples carry __error__. */
+export class PipelineError extends FleetwatchError {
+  constructor(errorType: string, series: string) {
+    super(
+      'FW_ERR_QUERY_BAD_DATA',
+      `pipeline error: '${errorType}' for series: '${series}'.\nUse a label filter to intentionally skip this error. (e.g | __error__!="${errorType}").\nTo skip all potential errors you can match empty errors.(e.g __error__="")\nThe label filter can also be specified after unwrap. (e.g | unwrap latency | __error__="" )\n`,
+    );
+  }
+}
+
+const LINE_MUTATORS = new Set<Stage['kind']>(['line_format', 'decolorize', 'unpack']);
+
+interface SelectorPlan {
+  /** SQL conditions on a logs row */
+  readonly conds: (q: SqlBuilder) => string[];
+  /** stages left for TypeScript, in order */
+  readonly tsStages: Stage[];
+  readonly pipeline: Pipeline | null;
+}
+
+/** Splits a pipeline into what ClickHouse filters and what runs here. */
+export function planSelector(sel: LogSelector, pushdown: boolean): SelectorPlan {
+  const sqlParts: ((q: SqlBuilder) => string)[] = [];
+  const tsStages: Stage[] = [];
+  let lineChanged = false;
+  for (const s of sel.pipeline) {
+    if (LINE_MUTATORS.has(s.kind)) lineChanged = true;
+    if (!pushdown || lineChanged || s.kind !== 'line_filter' || s.ip) {
+      tsStages.push(s);
+      continue;
+    }
+    const pushed = lineFilterSql(s.op, s.values);
+    if (pushed.sql) sqlParts.push(pushed.sql);
+    if (!pushed.exact) tsStages.push(s);
+  }
+  return {
+    conds: (q) => sqlParts.map((f) => f(q)),
+    tsStages,
+    pipeline: tsStages.length ? compilePipeline(tsStages) : null,
+  };
+}
+
+/** SQL for a line filter: exact when ClickHouse decides it alone, else a necessary condition. */
+function lineFilterSql(op: string, values: readonly string[]): { sql?: (q: SqlBuilder) => string; exact: boolean } {
+  const positive = op === '|=' || op === '|~' || op === '|>';
+  if (op === '|>' || op === '!>') {
+    if (op === '!>') return { exact: false };
+    // the literals in order are necessary; the exact test runs here
+    const alts = values.map((v) => patternLiterals(parsePatternExpr(v, 'filter')));
+    if (alts.some((lits) => lits.length === 0)) return { exact: false };
+    return {
+      exact: false,
+      sql: (q) => `(${alts.map((lits) => `body LIKE ${q.param('String', '%' + lits.map(likeEscape).join('%') + '%')}`).join(' OR ')})`,
+    };
+  }
+  if (values.some((v) => v === '') && (op === '|=' || op === '!=')) {
+    // `|= ""` matches every line; `!= ""` matches none
+    return op === '|=' ? { exact: true } : { exact: true, sql: () => '0' };
+  }
+  const one = (q: SqlBuilder, v: string): string => {
+    if (op === '|=' || op === '!=') return `body LIKE ${q.param('String', '%' + likeEscape(v) + '%')}`;
+    const lit = regexLiteral(v);
+    if (lit && !lit.caseInsensitive) return `body LIKE ${q.param('String', '%' + likeEscape(lit.literal) + '%')}`;
+    if (lit && lit.caseInsensitive) return `body ILIKE ${q.param('String', '%' + likeEscape(lit.literal) + '%')}`;
+    return `match(body, ${q.param('String', sqlRegex(v, { dotAll: true }))})`;
+  };
+  return {
+    exact: true,
+    sql: (q) => {
+      const parts = values.map((v) => one(q, v));
+      const any = parts.length === 1 ? (parts[0] as string) : `(${parts.join(' OR ')})`;
+      return positive ? any : `NOT ${any}`;
+    },
+  };
+}
+
+function tenantMatch(m: LabelMatcher, v: string): boolean {
+  return matcherFn(m)(v);
+}
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+
+const MAX_PUSHDOWN_BUCKETS = 200_000;
+const FETCH_ROWS = 500_000;
+
+interface Ctx {
+  readonly req: QueryRequest;
+  /** step times (absolute ns) */
+  readonly times: bigint[];
+  readonly stats: QueryStats;
+}
+
+export interface Engine {
+  query(req: QueryRequest): Promise<QueryResult>;
+  /** streams matching selectors in [start, end] (series, labels, stats endpoints) */
+  streams(tenants: readonly string[], matchers: readonly LabelMatcher[], startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<StreamRef[]>;
+  readonly reader: Reader;
+}
+
+export function createEngine(opts: EngineOptions): Engine {
+  const reader = createReader(opts.store, { maxStreams: opts.limits.maxStreams, timeoutMs: opts.limits.timeoutMs, maxBytesRead: opts.limits.maxBytesRead });
+  const pushdown = opts.pushdown !== false;
+  const db = reader.db;
+
+  const streamsFor = (tenants: readonly string[], sel: LogSelector, startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<StreamRef[]> =>
+    reader.streams(tenants, sel.matchers, startNs, endNs, tenantMatch, signal);
+
+  /** WHERE clause selecting the streams' rows in [lo, hi) or (lo, hi] */
+  const rowsWhere = (q: SqlBuilder, streams: StreamRef[], lo: bigint, hi: bigint, leftOpen: boolean, plan: SelectorPlan): void => {
+    const byTenant = new Map<string, bigint[]>();
+    for (const s of streams) {
+      let a = byTenant.get(s.tenant);
+      if (!a) byTenant.set(s.tenant, (a = []));
+      a.push(s.fp);
+    }
+    const parts = [...byTenant].map(([t, fps]) => `(tenant = ${q.param('String', t)} AND stream_fingerprint IN ${q.param('Array(UInt64)', fps)})`);
+    q.add(`WHERE (${parts.join(' OR ')})`);
+    q.add(`AND timestamp ${leftOpen ? '>' : '>='} fromUnixTimestamp64Nano(${q.param('Int64', lo.toString())})`);
+    q.add(`AND timestamp ${leftOpen ? '<=' : '<'} fromUnixTimestamp64Nano(${q.param('Int64', hi.toString())})`);
+    for (const c of plan.conds(q)) q.add(`AND ${c}`);
+  };
+
+  const streamIndex = (streams: StreamRef[]): Map<string, StreamRef> => {
+    const m = new Map<string, StreamRef>();
+    for (const s of streams) m.set(`${s.tenant}\u0000${s.fp}`, s);
+    return m;
+  };
+
+  interface Row {
+    stream: StreamRef;
+    tsNs: bigint;
+    body: string;
+    metadata: [string, string][] | undefined;
+  }
+
+  const readRows = (bytes: Uint8Array, idx: Map<string, StreamRef>, out: Row[]): void => {
+    const r = new RowBinaryReader(bytes);
+    while (!r.done) {
+      const tenant = r.string();
+      const fp = r.uint64();
+      const ts = r.uint64();
+      const body = r.string();
+      const n = r.varUInt();
+      let md: [string, string][] | undefined;
+      if (n > 0) {
+        md = [];
+        for (let i = 0; i < n; i++) md.push([r.string(), r.string()]);
+      }
+      const stream = idx.get(`${tenant}\u0000${fp}`);
+      if (stream) out.push({ stream, tsNs: ts, body, metadata: md });
+    }
+  };
+
+  // ---------------- log queries ----------------
+
+  async function evalLogs(sel: LogSelector, req: QueryRequest, stats: QueryStats): Promise<StreamOut[]> {
+    const streams = await streamsFor(req.tenants, sel, req.startNs, req.endNs, req.signal);
+    stats.streams += streams.length;
+    if (streams.length === 0 || req.limit <= 0) return [];
+    const plan = planSelector(sel, pushdown);
+    const idx = streamIndex(streams);
+    const backward = req.direction === 'backward';
+    const order = backward ? 'DESC' : 'ASC';
+    const out = new Map<string, StreamOut>();
+    const lb = new LabelsBuilder();
+    let taken = 0;
+    let lastTs: bigint | undefined;
+    const interval = req.intervalNs;
+
+    const take = (row: Row): boolean => {
+      stats.linesProcessed++;
+      stats.bytesProcessed += row.body.length;
+      lb.reset(row.stream.labels, row.metadata);
+      const e: Entry = { line: row.body, tsNs: row.tsNs, lb };
+      if (plan.pipeline && !plan.pipeline.process(e)) return false;
+      stats.postFilterLines++;
+      if (interval > 0n && lastTs !== undefined) {
+        const ok = backward ? row.tsNs <= lastTs - interval : row.tsNs >= lastTs + interval;
+        if (!ok) return false;
+      }
+      lastTs = row.tsNs;
+      const cat = lb.categorized();
+      const all = lb.unchanged() ? (row.stream.labels.names.map((n, i) => [n, row.stream.labels.values[i] as string]) as LabelPairs) : lb.all();
+      const k = keyOf(all);
+      let s = out.get(k);
+      if (!s) out.set(k, (s = { labels: all, streamLabels: cat.stream, entries: [] }));
+      s.entries.push({ tsNs: row.tsNs, line: e.line, structuredMetadata: cat.structuredMetadata, parsed: cat.parsed });
+      taken++;
+      return true;
+    };
+
+    let lo = req.startNs;
+    let hi = req.endNs; // [lo, hi)
+    let batch = plan.pipeline || interval > 0n ? Math.max(1000, req.limit * 4) : req.limit;
+    const fetch = async (from: bigint, to: bigint, limit: number | undefined): Promise<Row[]> => {
+      const q = new SqlBuilder();
+      q.add(`SELECT tenant, stream_fingerprint, toUnixTimestamp64Nano(timestamp), body, metadata FROM ${db}.logs`);
+      rowsWhere(q, streams, from, to, false, plan);
+      q.add(`ORDER BY timestamp ${order}, stream_fingerprint${limit !== undefined ? ` LIMIT ${limit}` : ''}`);
+      const rows: Row[] = [];
+      readRows(await reader.queryBinary(q, req.signal), idx, rows);
+      stats.queries++;
+      return rows;
+    };
+    while (lo < hi && taken < req.limit) {
+      req.signal?.throwIfAborted();
+      const rows = await fetch(lo, hi, batch);
+      if (rows.length < batch) {
+        for (let i = 0; i < rows.length && taken < req.limit; i++) take(rows[i] as Row);
+        break;
+      }
+      // rows at the last timestamp may continue past the batch: stop before them
+      const boundary = (rows[rows.length - 1] as Row).tsNs;
+      let cut = rows.length;
+      while (cut > 0 && (rows[cut - 1] as Row).tsNs === boundary) cut--;
+      if (cut === 0) {
+        // the whole batch shares one timestamp: read that instant whole, then move past it
+        const same = await fetch(boundary, boundary + 1n, undefined);
+        for (let i = 0; i < same.length && taken < req.limit; i++) take(same[i] as Row);
+        if (backward) hi = boundary;
+        else lo = boundary + 1n;
+      } else {
+        for (let i = 0; i < cut && taken < req.limit; i++) take(rows[i] as Row);
+        if (backward) hi = boundary + 1n;
+        else lo = boundary;
+      }
+      batch = Math.min(batch * 2, 100_000);
+    }
+    stats.entriesReturned += taken;
+    // streams sorted by their labels, as Loki does
+    return [...out.values()].sort((a, b) => (keyOf(a.labels) < keyOf(b.labels) ? -1 : keyOf(a.labels) > keyOf(b.labels) ? 1 : 0));
+  }
+
+  // ---------------- metric queries ----------------
+
+  /** Sample windows for one range aggregation over pre-sorted samples. */
+  function windowValue(node: RangeAggregation, ts: Float64Array | number[], vs: Float64Array | number[], from: number, to: number, endRel: number): number {
+    const rangeSec = node.rangeNs / 1e9;
+    const n = to - from;
+    switch (node.op) {
+      case 'count_over_time':
+        return n;
+      case 'rate':
+        if (!node.unwrap) return n / rangeSec;
+        return sumRange(vs, from, to) / rangeSec;
+      case 'bytes_over_time':
+        return sumRange(vs, from, to);
+      case 'bytes_rate':
+        return sumRange(vs, from, to) / rangeSec;
+      case 'sum_over_time':
+        return sumRange(vs, from, to);
+      case 'avg_over_time': {
+        let mean = 0;
+        let c = 0;
+        for (let i = from; i < to; i++) {
+          const v = vs[i] as number;
+          c++;
+          if (!Number.isFinite(mean) && !Number.isNaN(mean)) {
+            if (!Number.isFinite(v) && !Number.isNaN(v) && mean > 0 === v > 0) continue;
+            if (Number.isFinite(v)) continue;
+          }
+          mean += v / c - mean / c;
+        }
+        return mean;
+      }
+      case 'max_over_time': {
+        let m = vs[from] as number;
+        for (let i = from; i < to; i++) if ((vs[i] as number) > m || Number.isNaN(m)) m = vs[i] as number;
+        return m;
+      }
+      case 'min_over_time': {
+        let m = vs[from] as number;
+        for (let i = from; i < to; i++) if ((vs[i] as number) < m || Number.isNaN(m)) m = vs[i] as number;
+        return m;
+      }
+      case 'stdvar_over_time':
+      case 'stddev_over_time': {
+        let aux = 0;
+        let c = 0;
+        let mean = 0;
+        for (let i = from; i < to; i++) {
+          const v = vs[i] as number;
+          c++;
+          const d = v - mean;
+          mean += d / c;
+          aux += d * (v - mean);
+        }
+        return node.op === 'stdvar_over_time' ? aux / c : Math.sqrt(aux / c);
+      }
+      case 'quantile_over_time': {
+        const q = node.param ?? 0;
+        const arr = Array.from({ length: n }, (_, i) => vs[from + i] as number).sort((a, b) => a - b);
+        if (arr.length === 0) return NaN;
+        if (q < 0) return -Infinity;
+        if (q > 1) return Infinity;
+        const rank = q * (arr.length - 1);
+        const lower = Math.max(0, Math.floor(rank));
+        const upper = Math.min(arr.length - 1, lower + 1);
+        const w = rank - Math.floor(rank);
+        return (arr[lower] as number) * (1 - w) + (arr[upper] as number) * w;
+      }
+      case 'first_over_time':
+        return vs[from] as number;
+      case 'last_over_time':
+        return vs[to - 1] as number;
+      case 'rate_counter':
+        return extrapolatedRate(ts, vs, from, to, node.rangeNs, endRel);
+      case 'absent_over_time':
+        return 1;
+    }
+  }
+
+  /** Matrix for a range aggregation, from samples grouped into series (TypeScript path). */
+  async function evalRangeTs(node: RangeAggregation, ctx: Ctx, streams: StreamRef[], plan: SelectorPlan): Promise<Matrix> {
+    const { times } = ctx;
+    const steps = times.length;
+    const origin = (times[0] as bigint) - BigInt(node.offsetNs) - BigInt(node.rangeNs);
+    const last = (times[steps - 1] as bigint) - BigInt(node.offsetNs);
+    const idx = streamIndex(streams);
+    const lb = new LabelsBuilder();
+    const unwrap = node.unwrap;
+    const postFilters = unwrap?.postFilters.map(compileLabelFilter) ?? [];
+    const grouping = node.grouping;
+    const dropUnwrapped = unwrap && (!grouping || grouping.without) ? unwrap.label : undefined;
+    interface Acc {
+      labels: LabelPairs;
+      error: string;
+      ts: number[];
+      vs: number[];
+    }
+    const series = new Map<string, Acc>();
+    const addSample = (row: Row): void => {
+      ctx.stats.linesProcessed++;
+      ctx.stats.bytesProcessed += row.body.length;
+      lb.reset(row.stream.labels, row.metadata);
+      const e: Entry = { line: row.body, tsNs: row.tsNs, lb };
+      if (plan.pipeline && !plan.pipeline.process(e)) return;
+      ctx.stats.postFilterLines++;
+      let v = 1;
+      if (unwrap) {
+        const s = lb.get(unwrap.label) ?? '';
+        if (s === '') return;
+        let conv: number | undefined;
+        let err = '';
+        if (unwrap.conversion === '') {
+          conv = parseGoFloat(s);
+          if (conv === undefined) err = `strconv.ParseFloat: parsing ${JSON.stringify(s)}: invalid syntax`;
+        } else if (unwrap.conversion === 'bytes') {
+          const b = parseHumanBytes(s);
+          if (b.ok) conv = b.value;
+          else err = b.error;
+        } else {
+          const ns = parseGoDurationNs(s);
+          if (ns !== undefined) conv = ns / 1e9;
+          else err = goDurationError(s);
+        }
+        if (conv === undefined) lb.setError(ERR_SAMPLE, err);
+        v = conv ?? 0;
+        for (const f of postFilters) if (!f(lb)) return;
+      } else if (node.op === 'bytes_over_time' || node.op === 'bytes_rate') v = Buffer.byteLength(e.line);
+      let labels: LabelPairs;
+      const error = lb.err;
+      if (error) labels = lb.all();
+      else {
+        labels = lb.all();
+        if (grouping) labels = grouping.without ? labels.filter((l) => !grouping.labels.includes(l[0]) && l[0] !== dropUnwrapped) : labels.filter((l) => grouping.labels.includes(l[0]));
+        else if (dropUnwrapped) labels = labels.filter((l) => l[0] !== dropUnwrapped);
+      }
+      const k = keyOf(labels);
+      let acc = series.get(k);
+      if (!acc) {
+        if (series.size >= opts.limits.maxSeries) throw seriesLimit(opts.limits.maxSeries);
+        series.set(k, (acc = { labels, error, ts: [], vs: [] }));
+      }
+      acc.ts.push(Number(row.tsNs - origin));
+      acc.vs.push(v);
+    };
+
+    // read the range in time chunks so no single result is unbounded
+    const chunks = await timeChunks(streams, origin, last, plan, ctx);
+    for (const [lo, hi] of chunks) {
+      ctx.req.signal?.throwIfAborted();
+      const q = new SqlBuilder();
+      q.add(`SELECT tenant, stream_fingerprint, toUnixTimestamp64Nano(timestamp), body, metadata FROM ${db}.logs`);
+      rowsWhere(q, streams, lo, hi, true, plan);
+      const rows: Row[] = [];
+      readRows(await reader.queryBinary(q, ctx.req.signal), idx, rows);
+      ctx.stats.queries++;
+      for (const r of rows) addSample(r);
+    }
+
+    const out: Series[] = [];
+    const stepRel = times.map((t) => Number(t - BigInt(node.offsetNs) - origin));
+    for (const acc of series.values()) {
+      // samples in time order (stable for equal timestamps)
+      const order = acc.ts.map((_, i) => i).sort((a, b) => (acc.ts[a] as number) - (acc.ts[b] as number) || a - b);
+      const ts = Float64Array.from(order, (i) => acc.ts[i] as number);
+      const vs = Float64Array.from(order, (i) => acc.vs[i] as number);
+      const s = newSeries(acc.labels, steps);
+      let from = 0;
+      let to = 0;
+      for (let i = 0; i < steps; i++) {
+        const end = stepRel[i] as number;
+        const start = end - node.rangeNs;
+        while (to < ts.length && (ts[to] as number) <= end) to++;
+        while (from < to && (ts[from] as number) <= start) from++;
+        if (to - from === 0) continue;
+        if (acc.error) throw new PipelineError(acc.error, keyOf(acc.labels));
+        s.values[i] = windowValue(node, ts, vs, from, to, end);
+        s.present[i] = 1;
+      }
+      if (s.present.some((x) => x === 1)) out.push(s);
+    }
+    return { steps, series: mergeSame(out, steps) };
+  }
+
+  /** Time chunks (lo, hi] covering (origin, last] with about FETCH_ROWS rows each. */
+  async function timeChunks(streams: StreamRef[], origin: bigint, last: bigint, plan: SelectorPlan, ctx: Ctx): Promise<[bigint, bigint][]> {
+    const q = new SqlBuilder();
+    q.add(`SELECT count() FROM ${db}.logs`);
+    rowsWhere(q, streams, origin, last, true, plan);
+    const r = new RowBinaryReader(await reader.queryBinary(q, ctx.req.signal));
+    ctx.stats.queries++;
+    const total = Number(r.uint64());
+    const n = Math.max(1, Math.ceil(total / FETCH_ROWS));
+    const span = last - origin;
+    const out: [bigint, bigint][] = [];
+    for (let i = 0; i < n; i++) {
+      const lo = origin + (span * BigInt(i)) / BigInt(n);
+      const hi = i === n - 1 ? last : origin + (span * BigInt(i + 1)) / BigInt(n);
+      out.push([lo, hi]);
+    }
+    return out;
+  }
+
+  /**
+   * Counting pushed into ClickHouse: per series (stream + metadata, or a
+   * group of labels) and sub-bucket of gcd(step, range), summed into windows.
+   */
+  async function evalRangeSql(node: RangeAggregation, ctx: Ctx, streams: StreamRef[], plan: SelectorPlan, groupBy: readonly string[] | undefined): Promise<Matrix | undefined> {
+    const { times } = ctx;
+    const steps = times.length;
+    const stepNs = steps > 1 ? Number((times[1] as bigint) - (times[0] as bigint)) : node.rangeNs;
+    const g = gcd(stepNs, node.rangeNs);
+    const origin = (times[0] as bigint) - BigInt(node.offsetNs) - BigInt(node.rangeNs);
+    const spanRel = Number((times[steps - 1] as bigint) - (times[0] as bigint)) + node.rangeNs;
+    const nBuckets = Math.ceil(spanRel / g);
+    if (nBuckets > MAX_PUSHDOWN_BUCKETS) return undefined;
+    const last = origin + BigInt(spanRel);
+    const q = new SqlBuilder();
+    const b = `intDiv(toUnixTimestamp64Nano(timestamp) - ${q.param('Int64', origin.toString())} - 1, ${q.param('Int64', String(g))})`;
+    const bytes = node.op === 'bytes_over_time' || node.op === 'bytes_rate';
+    const agg = bytes ? 'sum(length(body))' : 'count()';
+    let keyCols: string;
+    let groupLabelsOf: ((row: RowBinaryReader) => { key: string; labels: LabelPairs }) | undefined;
+    if (groupBy) {
+      // each grouping label: structured metadata wins over the stream label (Loki's precedence)
+      const fps = streams.map((s) => s.fp);
+      const tenants = streams.map((s) => s.tenant);
+      const cols = groupBy.map((name) => {
+        if (name === TENANT_LABEL) return `toString(tenant)`;
+        const vals = streams.map((s) => s.labels.map.get(name) ?? '');
+        const streamVal = streams.length && new Set(tenants).size === 1 ? `transform(stream_fingerprint, ${q.param('Array(UInt64)', fps)}, ${q.param('Array(String)', vals)}, '')` : `transform(concat(toString(tenant), ':', toString(stream_fingerprint)), ${q.param('Array(String)', streams.map((s) => `${s.tenant}:${s.fp}`))}, ${q.param('Array(String)', vals)}, '')`;
+        return `if(mapContains(metadata, ${q.param('String', name)}), metadata[${q.param('String', name)}], ${streamVal})`;
+      });
+      keyCols = cols.length ? cols.map((c, i) => `${c} AS g${i}`).join(', ') : `'' AS g0`;
+      groupLabelsOf = (row) => {
+        const labels: LabelPairs = [];
+        if (groupBy.length === 0) row.string();
+        for (const name of groupBy) {
+          const v = row.string();
+          if (v !== '') labels.push([name, v]);
+        }
+        sortPairs(labels);
+        return { key: keyOf(labels), labels };
+      };
+    } else keyCols = 'tenant, stream_fingerprint, metadata';
+    const nKeys = groupBy ? Math.max(1, groupBy.length) : 3;
+    q.add(`SELECT ${keyCols}, ${b} AS b, ${agg} AS v FROM ${db}.logs`);
+    rowsWhere(q, streams, origin, last, true, plan);
+    q.add(`GROUP BY ${Array.from({ length: nKeys }, (_, i) => i + 1).join(', ')}, b ORDER BY ${Array.from({ length: nKeys }, (_, i) => i + 1).join(', ')}, b`);
+    const data = await reader.queryBinary(q, ctx.req.signal);
+    ctx.stats.queries++;
+    const idx = streamIndex(streams);
+    const r = new RowBinaryReader(data);
+    interface Acc {
+      labels: LabelPairs;
+      bs: number[];
+      vs: number[];
+    }
+    const series = new Map<string, Acc>();
+    while (!r.done) {
+      let key: string;
+      let labels: LabelPairs;
+      if (groupLabelsOf) ({ key, labels } = groupLabelsOf(r));
+      else {
+        const tenant = r.string();
+        const fp = r.uint64();
+        const n = r.varUInt();
+        const st = idx.get(`${tenant}\u0000${fp}`);
+        const md: [string, string][] = [];
+        for (let i = 0; i < n; i++) md.push([r.string(), r.string()]);
+        const m = new Map<string, string>();
+        if (st) st.labels.names.forEach((nm, i) => m.set(nm, st.labels.values[i] as string));
+        for (const [k, v] of md) m.set(k, v);
+        labels = sortPairs([...m].filter((x) => x[1] !== ''));
+        key = keyOf(labels);
+      }
+      const bucket = r.int64();
+      const v = Number(r.uint64());
+      let acc = series.get(key);
+      if (!acc) {
+        if (series.size >= opts.limits.maxSeries) throw seriesLimit(opts.limits.maxSeries);
+        series.set(key, (acc = { labels, bs: [], vs: [] }));
+      }
+      acc.bs.push(bucket);
+      acc.vs.push(v);
+      ctx.stats.linesProcessed += bytes ? 0 : v;
+    }
+    const rangeBuckets = node.rangeNs / g;
+    const stepBuckets = stepNs / g;
+    const out: Series[] = [];
+    for (const acc of series.values()) {
+      const s = newSeries(acc.labels, steps);
+      // buckets arrive sorted; slide a window of rangeBuckets over them
+      let from = 0;
+      let to = 0;
+      let sum = 0;
+      for (let i = 0; i < steps; i++) {
+        const lo = i * stepBuckets;
+        const hi = lo + rangeBuckets; // exclusive
+        while (to < acc.bs.length && (acc.bs[to] as number) < hi) sum += acc.vs[to++] as number;
+        while (from < to && (acc.bs[from] as number) < lo) sum -= acc.vs[from++] as number;
+        if (to - from === 0) continue;
+        let v = sum;
+        if (node.op === 'rate' || node.op === 'bytes_rate') v = sum / (node.rangeNs / 1e9);
+        if (node.op === 'absent_over_time') v = 1;
+        s.values[i] = v;
+        s.present[i] = 1;
+      }
+      if (s.present.some((x) => x === 1)) out.push(s);
+    }
+    return { steps, series: mergeSame(out, steps) };
+  }
+
+  function pushable(node: RangeAggregation, plan: SelectorPlan): boolean {
+    return pushdown && !plan.pipeline && !node.unwrap && (node.op === 'count_over_time' || node.op === 'rate' || node.op === 'bytes_over_time' || node.op === 'bytes_rate' || node.op === 'absent_over_time');
+  }
+
+  async function evalRange(node: RangeAggregation, ctx: Ctx, groupBy?: readonly string[]): Promise<Matrix> {
+    const steps = ctx.times.length;
+    const lo = (ctx.times[0] as bigint) - BigInt(node.offsetNs) - BigInt(node.rangeNs);
+    const hi = (ctx.times[steps - 1] as bigint) - BigInt(node.offsetNs);
+    const streams = await streamsFor(ctx.req.tenants, node.selector, lo, hi, ctx.req.signal);
+    ctx.stats.streams += streams.length;
+    const plan = planSelector(node.selector, pushdown);
+    let m: Matrix;
+    if (streams.length === 0) m = { steps, series: [] };
+    else if (pushable(node, plan)) m = (await evalRangeSql(node, ctx, streams, plan, groupBy)) ?? (await evalRangeTs(node, ctx, streams, plan));
+    else m = await evalRangeTs(node, ctx, streams, plan);
+    if (node.op === 'absent_over_time') return absent(node, m, steps);
+    return m;
+  }
+
+  function absent(node: RangeAggregation, m: Matrix, steps: number): Matrix {
+    // 1 at the steps where nothing matched, labelled by the selector's equality matchers
+    const labels: LabelPairs = [];
+    const seen = new Set<string>();
+    for (const mt of node.selector.matchers) {
+      if (mt.op !== '=' || seen.has(mt.name)) continue;
+      seen.add(mt.name);
+      labels.push([mt.name, mt.value]);
+    }
+    const s = newSeries(labels, steps);
+    for (let i = 0; i < steps; i++) {
+      if (m.series.some((x) => x.present[i])) continue;
+      s.values[i] = 1;
+      s.present[i] = 1;
+    }
+    return { steps, series: s.present.some((x) => x === 1) ? [s] : [] };
+  }
+
+  /** `sum by (labels) (pushable range agg)`: grouping computed in ClickHouse. */
+  function sumPushdown(node: VectorAggregation): readonly string[] | undefined {
+    if (!pushdown || node.op !== 'sum' || node.expr.kind !== 'range') return undefined;
+    if (node.grouping?.without) return undefined;
+    const inner = node.expr;
+    if (inner.op === 'absent_over_time') return undefined;
+    return node.grouping?.labels ?? [];
+  }
+
+  async function evalMetric(e: MetricExpr, ctx: Ctx): Promise<Matrix | number> {
+    switch (e.kind) {
+      case 'literal':
+        return e.value;
+      case 'vector': {
+        const s = newSeries([], ctx.times.length);
+        s.values.fill(e.value);
+        s.present.fill(1);
+        return { steps: ctx.times.length, series: [s] };
+      }
+      case 'range':
+        return evalRange(e, ctx);
+      case 'vector_agg': {
+        const groupBy = sumPushdown(e);
+        if (groupBy && e.expr.kind === 'range') {
+          const plan = planSelector(e.expr.selector, pushdown);
+          if (pushable(e.expr, plan)) {
+            const m = await evalRange(e.expr, ctx, groupBy);
+            // already one series per group; re-aggregate to merge label sets that collapsed
+            return aggregate(m, 'sum', undefined, e.grouping);
+          }
+        }
+        const inner = await evalMetric(e.expr, ctx);
+        if (typeof inner === 'number') throw new FleetwatchError('FW_ERR_QUERY_BAD_DATA', `expected a vector for ${e.op}, got a scalar`);
+        return aggregate(inner, e.op, e.param, e.grouping);
+      }
+      case 'binary': {
+        const [l, r] = await Promise.all([evalMetric(e.left, ctx), evalMetric(e.right, ctx)]);
+        if (typeof l === 'number' && typeof r === 'number') return scalarOp(e.op, l, r, true);
+        if (typeof l === 'number') return vectorScalar(r as Matrix, l, e.op, true, e.returnBool);
+        if (typeof r === 'number') return vectorScalar(l, r, e.op, false, e.returnBool);
+        return vectorVector(l, r, e.op, e.returnBool, e.matching);
+      }
+      case 'label_replace': {
+        const inner = await evalMetric(e.expr, ctx);
+        if (typeof inner === 'number') throw new FleetwatchError('FW_ERR_QUERY_BAD_DATA', 'label_replace needs a vector');
+        return labelReplace(inner, e.dst, e.replacement, e.src, e.regex);
+      }
+    }
+  }
+
+  function sortOrder(e: MetricExpr): 'sort' | 'sort_desc' | undefined {
+    if (e.kind === 'vector_agg' && (e.op === 'sort' || e.op === 'sort_desc')) return e.op;
+    return undefined;
+  }
+
+  return {
+    reader,
+    streams: (tenants, matchers, startNs, endNs, signal) => reader.streams(tenants, matchers, startNs, endNs, tenantMatch, signal),
+    async query(req) {
+      const stats: QueryStats = { linesProcessed: 0, bytesProcessed: 0, postFilterLines: 0, entriesReturned: 0, streams: 0, queries: 0 };
+      try {
+        if (req.expr.kind === 'log') {
+          const streams = await evalLogs(req.expr, req, stats);
+          return { type: 'streams', streams, stats };
+        }
+        const times: bigint[] = [];
+        if (req.instant) times.push(req.endNs);
+        else {
+          const step = req.stepNs > 0n ? req.stepNs : 1n;
+          for (let t = req.startNs; t <= req.endNs; t += step) times.push(t);
+        }
+        const ctx: Ctx = { req, times, stats };
+        const m = await evalMetric(req.expr, ctx);
+        const timesMs = times.map((t) => Number(t / 1_000_000n));
+        if (typeof m === 'number') {
+          if (req.instant) return { type: 'scalar', value: m, timeMs: timesMs[0] as number, stats };
+          const s = newSeries([], times.length);
+          s.values.fill(m);
+          s.present.fill(1);
+          return { type: 'matrix', series: [s], timesMs, stats };
+        }
+        if (m.series.length > opts.limits.maxSeries) throw seriesLimit(opts.limits.maxSeries);
+        if (req.instant) {
+          let samples = m.series.filter((s) => s.present[0]).map((s) => ({ labels: s.labels, value: s.values[0] as number }));
+          const order = sortOrder(req.expr);
+          if (order) {
+            samples = samples.sort((a, b) => {
+              const d = order === 'sort' ? a.value - b.value : b.value - a.value;
+              return Number.isNaN(d) ? (Number.isNaN(a.value) ? 1 : -1) : d;
+            });
+          } else if (!(req.expr.kind === 'vector_agg' && (req.expr.op === 'topk' || req.expr.op === 'bottomk'))) {
+            samples.sort((a, b) => compareLabels(a.labels, b.labels));
+          }
+          return { type: 'vector', samples, timeMs: timesMs[0] as number, stats };
+        }
+        const series = m.series.filter((s) => s.present.some((x) => x === 1)).sort((a, b) => compareLabels(a.labels, b.labels));
+        return { type: 'matrix', series, timesMs, stats };
+      } catch (e) {
+        throw mapStorageError(e);
+      }
+    },
+  };
+
+}
+
+function sumRange(vs: Float64Array | number[], from: number, to: number): number {
+  let s = 0;
+  for (let i = from; i < to; i++) s += vs[i] as number;
+  return s;
+}
+
+/** Prometheus' extrapolated rate over the window (rate_counter), as Loki adapts it. */
+function extrapolatedRate(ts: Float64Array | number[], vs: Float64Array | number[], from: number, to: number, rangeNs: number, endRel: number): number {
+  const n = to - from;
+  if (n < 2) return 0;
+  const rangeStart = endRel - rangeNs;
+  const first = vs[from] as number;
+  const lastV = vs[to - 1] as number;
+  let result = lastV - first;
+  let prev = 0;
+  for (let i = from; i < to; i++) {
+    const v = vs[i] as number;
+    if (v < prev) result += prev;
+    prev = v;
+  }
+  let durationToStart = ((ts[from] as number) - rangeStart) / 1e9;
+  const durationToEnd = (endRel - (ts[to - 1] as number)) / 1e9;
+  const sampled = ((ts[to - 1] as number) - (ts[from] as number)) / 1e9;
+  const avg = sampled / (n - 1);
+  const threshold = avg * 1.1;
+  if (durationToStart >= threshold) durationToStart = avg / 2;
+  let durationToZero = durationToStart;
+  if (result > 0 && first >= 0) durationToZero = sampled * (first / result);
+  if (durationToZero < durationToStart) durationToStart = durationToZero;
+  const toEnd = durationToEnd >= threshold ? avg / 2 : durationToEnd;
+  const interval = sampled + durationToStart + toEnd;
+  return (result * (interval / sampled)) / (rangeNs / 1e9);
+}
+
+function mergeSame(series: Series[], steps: number): Series[] {
+  const m = new Map<string, Series>();
+  for (const s of series) {
+    const o = m.get(s.key);
+    if (!o) m.set(s.key, s);
+    else
+      for (let i = 0; i < steps; i++)
+        if (s.present[i]) {
+          o.values[i] = (o.present[i] ? (o.values[i] as number) : 0) + (s.values[i] as number);
+          o.present[i] = 1;
+        }
+  }
+  return [...m.values()];
+}
+
+export function compareLabels(a: LabelPairs, b: LabelPairs): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a[i] as [string, string];
+    const y = b[i] as [string, string];
+    if (x[0] !== y[0]) return x[0] < y[0] ? -1 : 1;
+    if (x[1] !== y[1]) return x[1] < y[1] ? -1 : 1;
+  }
+  return a.length - b.length;
+}
+
+function seriesLimit(n: number): FleetwatchError {
+  return new FleetwatchError('FW_ERR_QUERY_TOO_LARGE', `maximum number of series (${n}) reached for a single query; consider reducing query cardinality by adding more specific stream selectors, reducing the time range, or aggregating results with functions like sum(), count() or topk()`);
+}
+
+export { ERROR_LABEL, labelsKey };
