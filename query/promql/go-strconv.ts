@@ -308,3 +308,21 @@ function isGoPrintable(cp: number): boolean {
 export function formatRfc3339Seconds(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
+
+/** Go fmt "%.<prec>g". */
+export function formatFloatGPrec(f: number, prec: number): string {
+  if (Number.isNaN(f)) return 'NaN';
+  if (f === Infinity) return '+Inf';
+  if (f === -Infinity) return '-Inf';
+  if (f === 0) return Object.is(f, -0) ? '-0' : '0';
+  const p = Math.max(prec, 1);
+  const e = f.toExponential(p - 1);
+  const [mant = '', expStr = '0'] = e.split('e');
+  const exp = Number(expStr);
+  const trim = (s: string): string => (s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s);
+  if (exp < -4 || exp >= p) {
+    const ae = Math.abs(exp);
+    return `${trim(mant)}e${exp < 0 ? '-' : '+'}${ae < 10 ? '0' + ae : ae}`;
+  }
+  return trim(f.toFixed(Math.max(p - 1 - exp, 0)));
+}
