@@ -23,6 +23,8 @@ export interface CentralModule {
   start?(): Promise<void>;
   /** flush and stop; idempotent */
   shutdown?(): Promise<void>;
+  /** the OTLP/gRPC address this module listens on, once started */
+  readonly grpcAddress?: string | undefined;
 }
 
 export type CentralModuleFactory = () => CentralModule;
@@ -34,6 +36,9 @@ export const CENTRAL_MODULES: CentralModuleFactory[] = [
     let app: FastifyInstance | undefined;
     return {
       name: 'ingest',
+      get grpcAddress() {
+        return svc?.grpcAddress;
+      },
       register: (deps) => {
         app = deps.app;
         svc = createIngestService(deps);
@@ -55,6 +60,8 @@ export interface Central {
   readonly httpUrl: string;
   /** resolves once storage is migrated */
   readonly ready: Promise<void>;
+  /** the bound OTLP/gRPC address (host:port) once ready; undefined without a gRPC receiver */
+  readonly grpcAddress: string | undefined;
   shutdown(): Promise<void>;
   /** waits for SIGTERM/SIGINT, shuts down, returns the exit code */
   untilStopped(): Promise<number>;
@@ -135,5 +142,16 @@ export async function startCentral(config: Config, opts: CentralOptions): Promis
     return failed ? 1 : 0;
   };
 
-  return { app, store, registry, httpUrl, ready, shutdown, untilStopped };
+  return {
+    app,
+    store,
+    registry,
+    httpUrl,
+    ready,
+    get grpcAddress() {
+      return modules.find((m) => m.grpcAddress !== undefined)?.grpcAddress;
+    },
+    shutdown,
+    untilStopped,
+  };
 }

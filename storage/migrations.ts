@@ -17,6 +17,16 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'initial schema: metrics, logs, traces, fleet state',
     statements: (o) => createStatements(o).slice(1),
   },
+  {
+    version: 2,
+    name: 'trace_index: root_service/root_name merge with max (anyLast lost the root when a later batch had none)',
+    statements: (o) => {
+      const db = ident(o.database);
+      const on = o.cluster ? ` ON CLUSTER ${ident(o.cluster)}` : '';
+      const modify = 'MODIFY COLUMN root_service SimpleAggregateFunction(max, String), MODIFY COLUMN root_name SimpleAggregateFunction(max, String)';
+      return o.cluster ? [`ALTER TABLE ${db}.trace_index_local${on} ${modify}`, `ALTER TABLE ${db}.trace_index${on} ${modify}`] : [`ALTER TABLE ${db}.trace_index${on} ${modify}`];
+    },
+  },
 ];
 
 export interface MigrateResult {

@@ -196,8 +196,10 @@ export const TABLES: readonly TableDef[] = [
       { name: 'start_min', type: 'SimpleAggregateFunction(min, DateTime64(9))' },
       { name: 'end_max', type: 'SimpleAggregateFunction(max, DateTime64(9))' },
       { name: 'span_count', type: 'SimpleAggregateFunction(sum, UInt64)' },
-      { name: 'root_service', type: 'SimpleAggregateFunction(anyLast, String)' },
-      { name: 'root_name', type: 'SimpleAggregateFunction(anyLast, String)' },
+      // max, not anyLast: a batch without the root span contributes '' here,
+      // and anyLast let such a later batch erase the root on merge
+      { name: 'root_service', type: 'SimpleAggregateFunction(max, String)' },
+      { name: 'root_name', type: 'SimpleAggregateFunction(max, String)' },
     ],
     engine: 'AggregatingMergeTree',
     orderBy: '(tenant, trace_id)',
