@@ -1,0 +1,3 @@
+// query: the query engines (promql/, logql/, traces/) and the HTTP APIs that serve them.
+export { registerLokiQueryApi, LOKI_BUILD_INFO } from './loki-api.ts';
+export type { LokiQueryApiDeps } from './loki-api.ts';
