@@ -16,6 +16,8 @@ import {
   decompress,
   encodeOtlpExportResponse,
   encodeRpcStatus,
+  grpcCodeForHttpStatus,
+  parseContentEncoding,
   remoteWriteVersion,
   type DecodeResult,
   type Rejection,
@@ -80,9 +82,9 @@ export function registerHttpReceivers(app: FastifyInstance, deps: ReceiverDeps):
     try {
       const tenant = tenantOf(req);
       const version = unwrap(remoteWriteVersion(headerString(req.headers['content-type'])));
-      const enc = encodingOf(req);
-      if (enc !== 'snappy') throw new FleetwatchError('FW_ERR_INGEST_UNSUPPORTED_MEDIA', `remote_write bodies must be snappy-compressed (Content-Encoding: snappy), got ${headerString(req.headers['content-encoding']) ?? 'none'}`);
-      const raw = unwrap(await decompress(bodyOf(req), 'snappy', maxBytes));
+      // no Content-Encoding means snappy, as Prometheus's own receiver assumes for old 1.0 senders
+      const enc = unwrap(parseContentEncoding(headerString(req.headers['content-encoding']), ['snappy'], 'snappy'));
+      const raw = unwrap(await decompress(bodyOf(req), enc, maxBytes));
       const batch = unwrap(decodeRemoteWrite(raw, version, { seriesCache }));
       const out = await ingester.writeMetrics(tenant, batch);
       reply.header('X-Prometheus-Remote-Write-Samples-Written', String(out.written));
@@ -113,7 +115,7 @@ export function registerHttpReceivers(app: FastifyInstance, deps: ReceiverDeps):
       return reply
         .code(status)
         .type(format === 'json' ? 'application/json' : 'application/x-protobuf')
-        .send(Buffer.from(encodeRpcStatus(status === 400 ? 3 : status === 429 ? 8 : status === 503 ? 14 : 13, message, format)));
+        .send(Buffer.from(encodeRpcStatus(grpcCodeForHttpStatus(status).code, message, format)));
     };
     try {
       if (ct !== 'application/x-protobuf' && ct !== 'application/json') {
