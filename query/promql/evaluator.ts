@@ -455,7 +455,7 @@ export class Evaluator {
       const qs = scalarArgs[0] as Float64Array;
       for (let i = 0; i < qs.length; i++) {
         const q = qs[i] as number;
-        if (Number.isNaN(q) || q < 0 || q > 1) this.ctx.annotations.invalidQuantile(q, (e.args[matrixIdx] as Expr).pos);
+        if (Number.isNaN(q) || q < 0 || q > 1) this.ctx.annotations.invalidQuantile(q, (e.args[0] as Expr).pos);
       }
     }
     const dropName = !KEEPS_METRIC_NAME.has(name);

@@ -174,8 +174,17 @@ export function parseQuery(query: string): ParseResult {
     }
   }
 
-  const tree = parser.parse(query);
-  const syntax = firstSyntaxError(tree.topNode, query, lexed.tokens);
+  // Prometheus's lexer reads "1." as a number; the lezer grammar needs a digit
+  // after the point. Blank the point (same length, so positions hold).
+  let source = query;
+  for (const t of lexed.tokens) {
+    if (t.kind === 'NUMBER' && /^[0-9_]+\.$/.test(t.text)) {
+      const at = t.pos + t.text.length - 1;
+      source = source.slice(0, at) + ' ' + source.slice(at + 1);
+    }
+  }
+  const tree = parser.parse(source);
+  const syntax = firstSyntaxError(tree.topNode, source, lexed.tokens);
   if (lexed.error && (!syntax || lexed.error.pos <= syntax.pos.start)) {
     errors.push({ pos: { start: lexed.error.pos, end: query.length }, message: lexed.error.message });
     return fail();
@@ -185,7 +194,7 @@ export function parseQuery(query: string): ParseResult {
     return fail();
   }
 
-  const b = new Builder(query, errors);
+  const b = new Builder(source, errors);
   let expr: Expr | null = null;
   const top = tree.topNode;
   if (top.type.id === T_PromQL) {
@@ -200,7 +209,7 @@ export function parseQuery(query: string): ParseResult {
     return fail();
   }
   // As Prometheus: type checking runs only on a syntactically valid tree.
-  if (errors.length === 0) new Checker(query, errors).check(expr);
+  if (errors.length === 0) new Checker(source, errors).check(expr);
   if (errors.length > 0) return fail();
   return { ok: true, expr };
 }
@@ -337,7 +346,7 @@ class Builder {
   }
 
   private numberLiteral(n: Node): Expr {
-    const raw = this.text(n);
+    const raw = this.text(n).trimEnd();
     let sign = 1;
     let body = raw;
     if (body.startsWith('-') || body.startsWith('+')) {
@@ -521,7 +530,7 @@ class Builder {
   }
 
   private durationNumber(n: Node): DurationExpr {
-    const t = this.text(n);
+    const t = this.text(n).trimEnd();
     const { value, isDuration } = this.numberValue(t, this.pos(n));
     return this.checkDurationRange({ op: 'number', seconds: value, isDuration, pos: this.pos(n) });
   }
