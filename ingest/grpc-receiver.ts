@@ -27,25 +27,28 @@ export async function startGrpcReceiver(config: Config, ingester: Ingester, maxM
   const server = new Server({ 'grpc.max_receive_message_length': maxMessageBytes });
 
   const handle =
-    <T>(decode: (body: Uint8Array) => DecodeResult<T>, write: (tenant: string, batch: T) => Promise<{ rejected: readonly Rejection[] }>): OtlpGrpcHandler =>
+    <T>(decode: (body: Uint8Array) => DecodeResult<T>, write: (tenant: string, batch: T, produced: () => void) => Promise<{ rejected: readonly Rejection[] }>): OtlpGrpcHandler =>
     async (tenantHeader, body): Promise<OtlpGrpcResult> => {
+      const produced = ingester.produce();
       try {
         const tenant = writeTenantOf(tenantHeader || undefined, config.tenancy);
         const decoded = decode(body);
         if (!decoded.ok) return { ok: false, code: grpcCodeForHttpStatus(decoded.status).code, message: decoded.message };
-        const out = await write(tenant, decoded.value);
+        const out = await write(tenant, decoded.value, produced);
         return { ok: true, rejected: out.rejected };
       } catch (e) {
         const fe = toFleetwatchError(e);
         const g = grpcCodeForHttpStatus(fe.status);
         return { ok: false, code: g.code, message: fe.message, ...(fe.retryable ? { retryDelayMs: 1000 } : {}) };
+      } finally {
+        produced();
       }
     };
 
   for (const svc of createOtlpGrpcServices({
-    metrics: handle((b) => decodeOtlpMetrics(b, 'protobuf'), (t, x) => ingester.writeMetrics(t, x)),
-    logs: handle((b) => decodeOtlpLogs(b, 'protobuf'), (t, x) => ingester.writeLogs(t, x)),
-    traces: handle((b) => decodeOtlpTraces(b, 'protobuf'), (t, x) => ingester.writeSpans(t, x)),
+    metrics: handle((b) => decodeOtlpMetrics(b, 'protobuf'), (t, x, p) => ingester.writeMetrics(t, x, p)),
+    logs: handle((b) => decodeOtlpLogs(b, 'protobuf'), (t, x, p) => ingester.writeLogs(t, x, p)),
+    traces: handle((b) => decodeOtlpTraces(b, 'protobuf'), (t, x, p) => ingester.writeSpans(t, x, p)),
   })) {
     server.addService(svc.definition, svc.implementation);
   }

@@ -79,6 +79,7 @@ export function registerHttpReceivers(app: FastifyInstance, deps: ReceiverDeps):
   // --- Prometheus remote_write 1.0 / 2.0 -----------------------------------
   // https://prometheus.io/docs/specs/prw/remote_write_spec/ and .../remote_write_spec_2_0/
   const remoteWrite = async (req: FastifyRequest, reply: FastifyReply) => {
+    const produced = ingester.produce();
     try {
       const tenant = tenantOf(req);
       const version = unwrap(remoteWriteVersion(headerString(req.headers['content-type'])));
@@ -86,7 +87,7 @@ export function registerHttpReceivers(app: FastifyInstance, deps: ReceiverDeps):
       const enc = unwrap(parseContentEncoding(headerString(req.headers['content-encoding']), ['snappy'], 'snappy'));
       const raw = unwrap(await decompress(bodyOf(req), enc, maxBytes));
       const batch = unwrap(decodeRemoteWrite(raw, version, { seriesCache }));
-      const out = await ingester.writeMetrics(tenant, batch);
+      const out = await ingester.writeMetrics(tenant, batch, produced);
       reply.header('X-Prometheus-Remote-Write-Samples-Written', String(out.written));
       reply.header('X-Prometheus-Remote-Write-Histograms-Written', '0');
       reply.header('X-Prometheus-Remote-Write-Exemplars-Written', String(out.exemplars));
@@ -99,6 +100,8 @@ export function registerHttpReceivers(app: FastifyInstance, deps: ReceiverDeps):
       return reply.code(204).send();
     } catch (e) {
       return sendTextError(reply, e);
+    } finally {
+      produced();
     }
   };
   app.post('/api/v1/write', remoteWrite);
@@ -117,6 +120,7 @@ export function registerHttpReceivers(app: FastifyInstance, deps: ReceiverDeps):
         .type(format === 'json' ? 'application/json' : 'application/x-protobuf')
         .send(Buffer.from(encodeRpcStatus(grpcCodeForHttpStatus(status).code, message, format)));
     };
+    const produced = ingester.produce();
     try {
       if (ct !== 'application/x-protobuf' && ct !== 'application/json') {
         throw new FleetwatchError('FW_ERR_INGEST_UNSUPPORTED_MEDIA', `OTLP/HTTP takes application/x-protobuf or application/json, got ${ct ?? 'none'}`);
@@ -126,9 +130,9 @@ export function registerHttpReceivers(app: FastifyInstance, deps: ReceiverDeps):
       const tenant = tenantOf(req);
       const raw = unwrap(await decompress(bodyOf(req), enc, maxBytes));
       let rejected: readonly Rejection[];
-      if (signal === 'metrics') rejected = (await ingester.writeMetrics(tenant, unwrap(decodeOtlpMetrics(raw, format)))).rejected;
-      else if (signal === 'logs') rejected = (await ingester.writeLogs(tenant, unwrap(decodeOtlpLogs(raw, format)))).rejected;
-      else rejected = (await ingester.writeSpans(tenant, unwrap(decodeOtlpTraces(raw, format)))).rejected;
+      if (signal === 'metrics') rejected = (await ingester.writeMetrics(tenant, unwrap(decodeOtlpMetrics(raw, format)), produced)).rejected;
+      else if (signal === 'logs') rejected = (await ingester.writeLogs(tenant, unwrap(decodeOtlpLogs(raw, format)), produced)).rejected;
+      else rejected = (await ingester.writeSpans(tenant, unwrap(decodeOtlpTraces(raw, format)), produced)).rejected;
       return reply
         .code(200)
         .type(format === 'json' ? 'application/json' : 'application/x-protobuf')
@@ -137,6 +141,8 @@ export function registerHttpReceivers(app: FastifyInstance, deps: ReceiverDeps):
       const fe = toFleetwatchError(e);
       if (fe.status >= 500) req.log.error({ err: e }, 'OTLP write failed');
       return sendStatus(fe.status, fe.message);
+    } finally {
+      produced();
     }
   };
   app.post('/v1/metrics', otlp('metrics'));
@@ -146,6 +152,7 @@ export function registerHttpReceivers(app: FastifyInstance, deps: ReceiverDeps):
   // --- Loki push -----------------------------------------------------------
   // https://grafana.com/docs/loki/latest/reference/loki-http-api/#ingest-logs
   app.post('/loki/api/v1/push', async (req, reply) => {
+    const produced = ingester.produce();
     try {
       const tenant = tenantOf(req);
       const ct = headerString(req.headers['content-type']);
@@ -155,11 +162,13 @@ export function registerHttpReceivers(app: FastifyInstance, deps: ReceiverDeps):
       if (isProto && enc === 'identity') enc = 'snappy';
       if (!enc) throw new FleetwatchError('FW_ERR_INGEST_UNSUPPORTED_MEDIA', `unsupported Content-Encoding ${headerString(req.headers['content-encoding'])}`);
       const raw = unwrap(await decompress(bodyOf(req), enc, maxBytes));
-      const out = await ingester.writeLogs(tenant, unwrap(decodeLokiPush(raw, ct)));
+      const out = await ingester.writeLogs(tenant, unwrap(decodeLokiPush(raw, ct)), produced);
       if (out.rejected.length > 0) return reply.code(400).type('text/plain; charset=utf-8').send(`${summarize(out.rejected)}\n`);
       return reply.code(204).send();
     } catch (e) {
       return sendTextError(reply, e);
+    } finally {
+      produced();
     }
   });
 }

@@ -6,6 +6,7 @@ import { counter, gauge, type MetricsRegistry } from '../core/index.ts';
 import type { Store } from '../storage/index.ts';
 import type { LogsBatch, MetricsBatch, Rejection, SpansBatch } from '../protocols/index.ts';
 import { PendingBudget, TableQueue } from './table-queue.ts';
+import { ProducerGate } from './producer-gate.ts';
 import { SeriesCache } from './series-cache.ts';
 import { SHAPES, encodeLogs, encodeMetrics, encodeSpans, markCommitted, type TableShape } from './row-encoders.ts';
 import { createLimitChecker, limitsFromConfig, type WriteLimits } from './limits.ts';
@@ -17,9 +18,15 @@ export interface WriteOutcome {
 }
 
 export interface Ingester {
-  writeMetrics(tenant: string, batch: MetricsBatch): Promise<WriteOutcome & { exemplars: number }>;
-  writeLogs(tenant: string, batch: LogsBatch): Promise<WriteOutcome>;
-  writeSpans(tenant: string, batch: SpansBatch): Promise<WriteOutcome>;
+  /**
+   * Call when a request starts decoding; call the returned function once its
+   * rows are handed over (writeX does that when given it) or it fails.
+   * Pending inserts wait briefly for active producers to batch with them.
+   */
+  produce(): () => void;
+  writeMetrics(tenant: string, batch: MetricsBatch, produced?: () => void): Promise<WriteOutcome & { exemplars: number }>;
+  writeLogs(tenant: string, batch: LogsBatch, produced?: () => void): Promise<WriteOutcome>;
+  writeSpans(tenant: string, batch: SpansBatch, produced?: () => void): Promise<WriteOutcome>;
   /** bytes waiting for storage */
   readonly pendingBytes: number;
   /** flushes what is queued; later writes are refused */
@@ -33,6 +40,8 @@ export interface IngesterOptions {
   readonly maxPendingBytes: number;
   readonly maxRowsPerInsert: number;
   readonly seriesCacheEntries?: number;
+  /** longest an insert waits for requests still decoding (default 5 ms) */
+  readonly lingerMs?: number;
   readonly now?: () => number;
 }
 
@@ -42,6 +51,7 @@ export function ingesterOptionsFromConfig(config: Config, store: Store, registry
 
 export function createIngester(opts: IngesterOptions): Ingester {
   const budget = new PendingBudget(opts.maxPendingBytes);
+  const gate = new ProducerGate();
   const now = opts.now ?? Date.now;
   const rowsTotal = counter(opts.registry, 'fleetwatch_ingest_rows_total', 'rows committed to storage by table', ['table']);
   const rejectedTotal = counter(opts.registry, 'fleetwatch_ingest_rejected_total', 'samples, records or spans rejected by validation and limits', ['signal']);
@@ -56,6 +66,8 @@ export function createIngester(opts: IngesterOptions): Ingester {
       structure: s.structure,
       maxRowsPerInsert: opts.maxRowsPerInsert,
       budget,
+      gate,
+      lingerMs: opts.lingerMs ?? 5,
       onInsert: (rows, _bytes, ok) => {
         insertsTotal.inc({ table: s.table, outcome: ok ? 'ok' : 'error' });
         if (ok) rowsTotal.inc({ table: s.table }, rows);
@@ -79,39 +91,64 @@ export function createIngester(opts: IngesterOptions): Ingester {
       return budget.bytes;
     },
 
-    async writeMetrics(tenant, batch) {
-      const verdict = limits.checkMetrics(batch, now());
-      if (verdict.requestError) throw new FleetwatchError('FW_ERR_INGEST_LIMIT', verdict.requestError);
-      const rejected = [...batch.rejected, ...verdict.rejected];
-      const chunks = encodeMetrics(tenant, batch, seriesCache, verdict.keep, verdict.sampleKeep, now());
-      // series rows and samples go in parallel; the write is acknowledged only
-      // when both are committed, and series keys are remembered only then
-      await Promise.all([
-        q.series.write(chunks.series.data, chunks.series.rows),
-        q.samples.write(chunks.samples.data, chunks.samples.rows),
-        q.exemplars.write(chunks.exemplars.data, chunks.exemplars.rows),
-        q.metadata.write(chunks.metadata.data, chunks.metadata.rows),
-      ]);
+    produce: () => gate.enter(),
+
+    async writeMetrics(tenant, batch, produced) {
+      let writes: Promise<void>[];
+      let chunks: ReturnType<typeof encodeMetrics>;
+      let rejected: Rejection[];
+      try {
+        const verdict = limits.checkMetrics(batch, now());
+        if (verdict.requestError) throw new FleetwatchError('FW_ERR_INGEST_LIMIT', verdict.requestError);
+        rejected = [...batch.rejected, ...verdict.rejected];
+        chunks = encodeMetrics(tenant, batch, seriesCache, verdict.keep, verdict.sampleKeep, now());
+        // series rows and samples go in parallel; the write is acknowledged only
+        // when both are committed, and series keys are remembered only then
+        writes = [
+          q.series.write(chunks.series.data, chunks.series.rows),
+          q.samples.write(chunks.samples.data, chunks.samples.rows),
+          q.exemplars.write(chunks.exemplars.data, chunks.exemplars.rows),
+          q.metadata.write(chunks.metadata.data, chunks.metadata.rows),
+        ];
+      } finally {
+        produced?.();
+      }
+      await Promise.all(writes);
       markCommitted(seriesCache, chunks.newSeries);
       const rej = rejected.reduce((a, r) => a + r.count, 0);
       if (rej) rejectedTotal.inc({ signal: 'metrics' }, rej);
       return { written: chunks.samples.rows, exemplars: chunks.exemplars.rows, rejected };
     },
 
-    async writeLogs(tenant, batch) {
-      const verdict = limits.checkLogs(batch, now());
-      const rejected = [...batch.rejected, ...verdict.rejected];
-      const chunks = encodeLogs(tenant, batch, streamCache, verdict.keep);
-      await Promise.all([q.streams.write(chunks.streams.data, chunks.streams.rows), q.logs.write(chunks.logs.data, chunks.logs.rows)]);
+    async writeLogs(tenant, batch, produced) {
+      let chunks: ReturnType<typeof encodeLogs>;
+      let rejected: Rejection[];
+      let writes: Promise<void>[];
+      try {
+        const verdict = limits.checkLogs(batch, now());
+        rejected = [...batch.rejected, ...verdict.rejected];
+        chunks = encodeLogs(tenant, batch, streamCache, verdict.keep);
+        writes = [q.streams.write(chunks.streams.data, chunks.streams.rows), q.logs.write(chunks.logs.data, chunks.logs.rows)];
+      } finally {
+        produced?.();
+      }
+      await Promise.all(writes);
       streamCache.commit(chunks.newStreams);
       const rej = rejected.reduce((a, r) => a + r.count, 0);
       if (rej) rejectedTotal.inc({ signal: 'logs' }, rej);
       return { written: chunks.logs.rows, rejected };
     },
 
-    async writeSpans(tenant, batch) {
-      const chunk = encodeSpans(tenant, batch);
-      await q.spans.write(chunk.data, chunk.rows);
+    async writeSpans(tenant, batch, produced) {
+      let chunk: ReturnType<typeof encodeSpans>;
+      let write: Promise<void>;
+      try {
+        chunk = encodeSpans(tenant, batch);
+        write = q.spans.write(chunk.data, chunk.rows);
+      } finally {
+        produced?.();
+      }
+      await write;
       const rej = batch.rejected.reduce((a, r) => a + r.count, 0);
       if (rej) rejectedTotal.inc({ signal: 'traces' }, rej);
       return { written: chunk.rows, rejected: batch.rejected };

@@ -52,8 +52,9 @@ export interface Chunk {
 const MS_PER_DAY = 86_400_000;
 const EMPTY: Chunk = { data: new Uint8Array(0), rows: 0 };
 
+/** The writer's bytes (no copy: each writer here is used for one chunk only). */
 function chunkOf(w: RowBinaryWriter, rows: number): Chunk {
-  return rows === 0 ? EMPTY : { data: Buffer.from(w.finish()), rows };
+  return rows === 0 ? EMPTY : { data: w.finish(), rows };
 }
 
 export interface MetricsChunks {

@@ -5,6 +5,7 @@
 // large inserts, and a request is answered only after its rows are committed.
 import { FleetwatchError } from '../core/index.ts';
 import type { InsertBatch, Store } from '../storage/index.ts';
+import type { ProducerGate } from './producer-gate.ts';
 
 interface Waiter {
   readonly chunk: Uint8Array;
@@ -40,12 +41,25 @@ export interface TableQueueOptions {
   readonly maxRowsPerInsert: number;
   readonly budget: PendingBudget;
   readonly onInsert?: (rows: number, bytes: number, ok: boolean) => void;
+  /** requests still decoding; an insert waits up to lingerMs for them */
+  readonly gate?: ProducerGate;
+  readonly lingerMs?: number;
+  /** inserts into this table at once (default 2: one fills while one commits) */
+  readonly maxConcurrentInserts?: number;
 }
 
 export class TableQueue {
   private waiting: Waiter[] = [];
-  private inflight: Promise<void> | undefined;
+  private readonly workers = new Set<Promise<void>>();
+  private running = 0;
   private closed = false;
+  /** writes inside an insert right now */
+  private inFlight = 0;
+  /** writes queued or being inserted, and the most seen lately (≈ concurrent clients) */
+  private inSystem = 0;
+  private peak = 0;
+  private peakResetAt = 0;
+  private arrivalWaiters: (() => void)[] = [];
 
   constructor(private readonly opts: TableQueueOptions) {}
 
@@ -56,46 +70,104 @@ export class TableQueue {
     if (!this.opts.budget.tryTake(chunk.length)) {
       return Promise.reject(new FleetwatchError('FW_ERR_INGEST_OVERLOADED', `more than ${this.opts.budget.maxBytes} bytes are waiting for storage`));
     }
+    this.inSystem++;
+    const now = Date.now();
+    if (now > this.peakResetAt) {
+      this.peak = this.inSystem;
+      this.peakResetAt = now + 2000;
+    } else if (this.inSystem > this.peak) this.peak = this.inSystem;
     return new Promise<void>((resolve, reject) => {
-      this.waiting.push({ chunk, rows, resolve, reject });
-      if (!this.inflight) this.inflight = this.drain();
+      this.waiting.push({
+        chunk,
+        rows,
+        resolve: () => {
+          this.inSystem--;
+          resolve();
+        },
+        reject: (e) => {
+          this.inSystem--;
+          reject(e);
+        },
+      });
+      const wake = this.arrivalWaiters;
+      this.arrivalWaiters = [];
+      for (const f of wake) f();
+      // `running` changes in the same turn as a worker's last look at the
+      // queue, so a write can never land in a queue whose worker just left
+      if (this.running < (this.opts.maxConcurrentInserts ?? 1)) {
+        this.running++;
+        const w: Promise<void> = this.work().finally(() => this.workers.delete(w));
+        this.workers.add(w);
+      }
     });
   }
 
-  private async drain(): Promise<void> {
-    try {
-      while (this.waiting.length > 0) {
-        const take: Waiter[] = [];
-        let rows = 0;
-        let bytes = 0;
-        while (this.waiting.length > 0 && (take.length === 0 || rows + (this.waiting[0] as Waiter).rows <= this.opts.maxRowsPerInsert)) {
-          const w = this.waiting.shift() as Waiter;
-          take.push(w);
-          rows += w.rows;
-          bytes += w.chunk.length;
-        }
-        const data = take.length === 1 ? (take[0] as Waiter).chunk : Buffer.concat(take.map((w) => w.chunk), bytes);
-        const batch: InsertBatch = { table: this.opts.table, columns: this.opts.columns, structure: this.opts.structure, rowBinary: data, rows };
-        try {
-          await this.opts.store.insert(batch);
-          this.opts.onInsert?.(rows, bytes, true);
-          for (const w of take) w.resolve();
-        } catch (e) {
-          this.opts.onInsert?.(rows, bytes, false);
-          const err = e instanceof FleetwatchError && e.retryable ? e : new FleetwatchError('FW_ERR_STORAGE_UNAVAILABLE', `insert into ${this.opts.table} failed: ${(e as Error).message}`, { cause: e, retryable: true });
-          for (const w of take) w.reject(err);
-        } finally {
-          this.opts.budget.give(bytes);
-        }
+  /** One insert loop; up to maxConcurrentInserts run at once so decoding and inserting overlap. */
+  private async work(): Promise<void> {
+    for (;;) {
+      if (this.waiting.length === 0) {
+        // in the same turn as the check: see write()
+        this.running--;
+        return;
       }
-    } finally {
-      this.inflight = undefined;
+      await this.linger();
+      const take: Waiter[] = [];
+      let rows = 0;
+      let bytes = 0;
+      while (this.waiting.length > 0 && (take.length === 0 || rows + (this.waiting[0] as Waiter).rows <= this.opts.maxRowsPerInsert)) {
+        const w = this.waiting.shift() as Waiter;
+        take.push(w);
+        rows += w.rows;
+        bytes += w.chunk.length;
+      }
+      if (take.length === 0) continue;
+      this.inFlight += take.length;
+      const data = take.length === 1 ? (take[0] as Waiter).chunk : Buffer.concat(take.map((w) => w.chunk), bytes);
+      const batch: InsertBatch = { table: this.opts.table, columns: this.opts.columns, structure: this.opts.structure, rowBinary: data, rows };
+      try {
+        await this.opts.store.insert(batch);
+        this.opts.onInsert?.(rows, bytes, true);
+        for (const w of take) w.resolve();
+      } catch (e) {
+        this.opts.onInsert?.(rows, bytes, false);
+        const err = e instanceof FleetwatchError && e.retryable ? e : new FleetwatchError('FW_ERR_STORAGE_UNAVAILABLE', `insert into ${this.opts.table} failed: ${(e as Error).message}`, { cause: e, retryable: true });
+        for (const w of take) w.reject(err);
+      } finally {
+        this.inFlight -= take.length;
+        this.opts.budget.give(bytes);
+      }
+    }
+  }
+
+  /**
+   * Before an insert, wait briefly (at most lingerMs) while fewer writes are
+   * queued or in flight than the number of clients seen writing concurrently
+   * lately, or while requests are still decoding: those clients are about to
+   * add rows, and one insert for all of them costs much less than one each.
+   */
+  private async linger(): Promise<void> {
+    const lingerMs = this.opts.lingerMs ?? 0;
+    if (lingerMs <= 0) return;
+    const deadline = Date.now() + lingerMs;
+    // let requests whose bodies have arrived start decoding first
+    await new Promise<void>((r) => setImmediate(r));
+    while (!this.closed && Date.now() < deadline && this.waiting.length > 0) {
+      const decoding = this.opts.gate?.count ?? 0;
+      if (this.waiting.length + this.inFlight >= this.peak && decoding === 0) return;
+      const left = deadline - Date.now();
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.max(1, left));
+        this.arrivalWaiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
     }
   }
 
   /** Waits for everything queued to be written; later writes are refused. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.inflight) await this.inflight;
+    while (this.workers.size > 0) await Promise.all([...this.workers]);
   }
 }
