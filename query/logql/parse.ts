@@ -950,27 +950,57 @@ export function isIPv6(s: string): boolean {
   return dbl.length === 2 ? n < 8 : n === 8;
 }
 
-/** Parses a LogQL query; throws LogqlParseError with Loki's message shape. */
-export function parseLogql(query: string): Expr {
-  if (query.trim() === '') throw new LogqlParseError('syntax error: unexpected $end', 1, 1);
-  const tree = parser.parse(query);
-  let firstError: SyntaxNode | null = null;
+/** The first error node of a lezer parse, if any. */
+function firstErrorOf(tree: ReturnType<typeof parser.parse>): SyntaxNode | null {
+  let found: SyntaxNode | null = null;
   tree.iterate({
     enter(n) {
-      if (firstError) return false;
+      if (found) return false;
       if (n.type.isError) {
-        firstError = n.node;
+        found = n.node;
         return false;
       }
       return undefined;
     },
   });
-  const w: Walker = new Walker(query);
-  if (firstError) {
-    const e = firstError as SyntaxNode;
-    const tok = query.slice(e.from, Math.max(e.to, e.from + 1)).trim();
-    w.fail(tok ? `syntax error: unexpected ${JSON.stringify(tok)}` : 'syntax error: unexpected end of query', e);
+  return found;
+}
+
+function insideLabelFilter(n: SyntaxNode): boolean {
+  for (let p: SyntaxNode | null = n; p; p = p.parent) {
+    if (p.type.id === T.LabelFilter) return true;
+    if (p.type.id === T.PipelineStage) return p.getChild(T.LabelFilter) !== null;
   }
+  return false;
+}
+
+/** Parses a LogQL query; throws LogqlParseError with Loki's message shape. */
+export function parseLogql(query: string): Expr {
+  if (query.trim() === '') throw new LogqlParseError('syntax error: unexpected $end', 1, 1);
+  let text = query;
+  let tree = parser.parse(text);
+  let err = firstErrorOf(tree);
+  const original = err;
+  // Loki also accepts label filters separated by a space (`| a="1" b="2"`),
+  // which lezer-logql's grammar lacks: retry with a comma (the same `and`)
+  for (let tries = 0; err && tries < 16; tries++) {
+    const at = err.from;
+    if (!insideLabelFilter(err) || !/^\s*[A-Za-z_(]/.test(text.slice(at)) || !/\s$/.test(text.slice(0, at))) break;
+    const candidate = text.slice(0, at) + ', ' + text.slice(at);
+    const t2 = parser.parse(candidate);
+    const e2 = firstErrorOf(t2);
+    if (e2 && e2.from <= at) break;
+    text = candidate;
+    tree = t2;
+    err = e2;
+  }
+  if (err) {
+    const w0: Walker = new Walker(query);
+    const e = original as SyntaxNode;
+    const tok = query.slice(e.from, Math.max(e.to, e.from + 1)).trim();
+    w0.fail(tok ? `syntax error: unexpected ${JSON.stringify(tok)}` : 'syntax error: unexpected end of query', e);
+  }
+  const w: Walker = new Walker(text);
   const top = tree.topNode;
   const exprNode = w.kid(top, T.Expr);
   if (!exprNode) w.fail('syntax error: unexpected end of query', top);
