@@ -134,7 +134,7 @@ describe('Go text/template behaviour', () => {
     expect(() => exec('{{ eq "a" 1 }}')).toThrow(/incompatible types/);
   });
   it('fields it reads are known for planning', () => {
-    expect(parseTemplate('{{ .a }} {{ if .b }}{{ upper .c }}{{ end }}').fields.sort()).toEqual(['a', 'b', 'c']);
+    expect([...parseTemplate('{{ .a }} {{ if .b }}{{ upper .c }}{{ end }}').fields].sort()).toEqual(['a', 'b', 'c']);
     expect(parseTemplate('{{.message}}').simpleField).toBe('message');
   });
 });
