@@ -61,6 +61,24 @@ function summarize(rejected: readonly Rejection[]): string {
   return `${total} rejected: ${reasons}${rejected.length > 5 ? '; ...' : ''}`;
 }
 
+/** The OTLP/HTTP body format a request names (Content-Type). */
+function otlpFormatOf(req: FastifyRequest): { ct: string | undefined; format: 'json' | 'protobuf' } {
+  const ct = headerString(req.headers['content-type'])?.split(';')[0]?.trim().toLowerCase();
+  return { ct, format: ct === 'application/json' ? 'json' : 'protobuf' };
+}
+
+/** A google.rpc.Status in the request's format, as OTLP/HTTP answers failures. */
+function sendOtlpError(req: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
+  const fe = toFleetwatchError(err);
+  if (fe.status >= 500) req.log.error({ err }, 'OTLP write failed');
+  if (fe.status === 429 || fe.status === 503) reply.header('Retry-After', '1');
+  const { format } = otlpFormatOf(req);
+  return reply
+    .code(fe.status)
+    .type(format === 'json' ? 'application/json' : 'application/x-protobuf')
+    .send(Buffer.from(encodeRpcStatus(grpcCodeForHttpStatus(fe.status).code, fe.message, format)));
+}
+
 /** Plain-text errors, as Prometheus remote_write and Loki push clients expect. */
 function sendTextError(reply: FastifyReply, err: unknown): FastifyReply {
   const fe = toFleetwatchError(err);
@@ -78,6 +96,10 @@ export function registerHttpReceivers(app: FastifyInstance, deps: ReceiverDeps):
 
   // --- Prometheus remote_write 1.0 / 2.0 -----------------------------------
   // https://prometheus.io/docs/specs/prw/remote_write_spec/ and .../remote_write_spec_2_0/
+  // errors raised before a handler runs (a body over the size limit) get each protocol's shape too
+  const textErrors = { errorHandler: (err: unknown, _req: FastifyRequest, reply: FastifyReply) => sendTextError(reply, err) };
+  const otlpErrors = { errorHandler: (err: unknown, req: FastifyRequest, reply: FastifyReply) => sendOtlpError(req, reply, err) };
+
   const remoteWrite = async (req: FastifyRequest, reply: FastifyReply) => {
     const produced = ingester.produce();
     try {
@@ -104,22 +126,14 @@ export function registerHttpReceivers(app: FastifyInstance, deps: ReceiverDeps):
       produced();
     }
   };
-  app.post('/api/v1/write', remoteWrite);
-  app.post('/api/v1/push', remoteWrite);
+  app.post('/api/v1/write', textErrors, remoteWrite);
+  app.post('/api/v1/push', textErrors, remoteWrite);
 
   // --- OTLP/HTTP -----------------------------------------------------------
   // https://opentelemetry.io/docs/specs/otlp/#otlphttp
   type Signal = 'metrics' | 'logs' | 'traces';
   const otlp = (signal: Signal) => async (req: FastifyRequest, reply: FastifyReply) => {
-    const ct = headerString(req.headers['content-type'])?.split(';')[0]?.trim().toLowerCase();
-    const format = ct === 'application/json' ? 'json' : 'protobuf';
-    const sendStatus = (status: number, message: string) => {
-      if (status === 429 || status === 503) reply.header('Retry-After', '1');
-      return reply
-        .code(status)
-        .type(format === 'json' ? 'application/json' : 'application/x-protobuf')
-        .send(Buffer.from(encodeRpcStatus(grpcCodeForHttpStatus(status).code, message, format)));
-    };
+    const { ct, format } = otlpFormatOf(req);
     const produced = ingester.produce();
     try {
       if (ct !== 'application/x-protobuf' && ct !== 'application/json') {
@@ -138,20 +152,18 @@ export function registerHttpReceivers(app: FastifyInstance, deps: ReceiverDeps):
         .type(format === 'json' ? 'application/json' : 'application/x-protobuf')
         .send(Buffer.from(encodeOtlpExportResponse(signal, [...rejected], format)));
     } catch (e) {
-      const fe = toFleetwatchError(e);
-      if (fe.status >= 500) req.log.error({ err: e }, 'OTLP write failed');
-      return sendStatus(fe.status, fe.message);
+      return sendOtlpError(req, reply, e);
     } finally {
       produced();
     }
   };
-  app.post('/v1/metrics', otlp('metrics'));
-  app.post('/v1/logs', otlp('logs'));
-  app.post('/v1/traces', otlp('traces'));
+  app.post('/v1/metrics', otlpErrors, otlp('metrics'));
+  app.post('/v1/logs', otlpErrors, otlp('logs'));
+  app.post('/v1/traces', otlpErrors, otlp('traces'));
 
   // --- Loki push -----------------------------------------------------------
   // https://grafana.com/docs/loki/latest/reference/loki-http-api/#ingest-logs
-  app.post('/loki/api/v1/push', async (req, reply) => {
+  app.post('/loki/api/v1/push', textErrors, async (req, reply) => {
     const produced = ingester.produce();
     try {
       const tenant = tenantOf(req);

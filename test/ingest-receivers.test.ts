@@ -6,7 +6,16 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { gzipSync } from 'node:zlib';
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { REMOTE_WRITE_V1_CONTENT_TYPE, REMOTE_WRITE_V2_CONTENT_TYPE, encodeLokiPushProto, encodeRemoteWriteV1, encodeRemoteWriteV2, snappyCompress } from '../protocols/index.ts';
+import {
+  REMOTE_WRITE_V1_CONTENT_TYPE,
+  REMOTE_WRITE_V2_CONTENT_TYPE,
+  encodeLokiPushProto,
+  encodeRemoteWriteV1,
+  encodeRemoteWriteV2,
+  snappyCompress,
+  type RemoteWriteSampleInput,
+  type RemoteWriteV2SeriesInput,
+} from '../protocols/index.ts';
 import { startTestCentral, type TestCentral } from './helpers/central.ts';
 import { countRows, decodeRpcStatus, grpcExport, keyOf, otlpBody, post, sdkLogs, sdkSpans, storedLogs, storedSamples } from './helpers/ingest.ts';
 
@@ -64,7 +73,7 @@ describe('Loki push', () => {
 });
 
 describe('remote_write 2.0', () => {
-  const series = [
+  const series: (RemoteWriteV2SeriesInput & { labels: Record<string, string>; samples: RemoteWriteSampleInput[] })[] = [
     {
       labels: { __name__: 'http_requests_total', job: 'api', code: '200' },
       samples: [

@@ -81,6 +81,17 @@ export interface HttpAnswer {
   readonly text: string;
 }
 
+/** Deterministic pseudo-random bytes (the same "garbage" every run). */
+export function garbage(length: number, seed: number): Buffer {
+  const out = Buffer.alloc(length);
+  let a = seed >>> 0;
+  for (let i = 0; i < length; i++) {
+    a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
+    out[i] = a >>> 24;
+  }
+  return out;
+}
+
 /** POSTs a raw body and reads the whole answer. */
 export async function post(url: string, body: Uint8Array | string, headers: Record<string, string>): Promise<HttpAnswer> {
   const r = await fetch(url, { method: 'POST', body: typeof body === 'string' ? body : Buffer.from(body), headers });
@@ -107,11 +118,11 @@ export async function sdkSpans(count: number, opts: { service: string; prefix: s
 }
 
 /** Log records made by the real SDK: `count` records of one service, bodies `${prefix}-${i}`. */
-export async function sdkLogs(count: number, opts: { service: string; prefix: string }): Promise<ReadableLogRecord[]> {
+export async function sdkLogs(count: number, opts: { service: string; prefix: string; startMs?: number }): Promise<ReadableLogRecord[]> {
   const mem = new InMemoryLogRecordExporter();
   const lp = new LoggerProvider({ resource: resourceFromAttributes({ 'service.name': opts.service }), processors: [new SimpleLogRecordProcessor({ exporter: mem })] });
   const logger = lp.getLogger('fw-test');
-  const t0 = Date.now() - 60_000;
+  const t0 = opts.startMs ?? Date.now() - 60_000;
   for (let i = 0; i < count; i++) logger.emit({ timestamp: t0 + i, severityNumber: SeverityNumber.INFO, body: `${opts.prefix}-${i}`, attributes: { i } });
   await lp.forceFlush();
   const out = mem.getFinishedLogRecords();
