@@ -7,13 +7,32 @@
 import type { Labels } from '../../core/index.ts';
 import type { AggregateExpr, Expr } from './ast.ts';
 import { execError } from './errors.ts';
-import type { Evaluator } from './evaluator.ts';
+import { unwrapParens, type Evaluator } from './evaluator.ts';
 import { formatFloatF, formatFloatG } from './go-strconv.ts';
 import { LabelSetIndex, METRIC_NAME, keepLabels, removeLabels, setLabel } from './label-set.ts';
+import { goMax, goMin } from './instant-functions.ts';
 import { kahanInc, quantileOf } from './quantile.ts';
 import { SeriesMerger } from './series-merger.ts';
 import { newStepSeries, type StepSeries, type Value } from './value.ts';
 import { prometheusLabelsHash } from './xxhash64.ts';
+
+/**
+ * Max, min and NaN presence of a parameter over the grid, folded like
+ * Prometheus's fParams (Go math.Max/Min: a NaN poisons the fold unless an
+ * infinity wins over it).
+ */
+function paramStats(values: Float64Array): { max: number; min: number; hasNaN: boolean } {
+  let max = -Number.MAX_VALUE;
+  let min = Number.MAX_VALUE;
+  let hasNaN = false;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number;
+    max = goMax(max, v);
+    min = goMin(min, v);
+    if (Number.isNaN(v)) hasNaN = true;
+  }
+  return { max, min, hasNaN };
+}
 
 /** The labels an input series is grouped by and the output carries (generateGroupingLabels). */
 function groupingLabels(l: Labels, grouping: readonly string[], without: boolean): Labels {
@@ -51,18 +70,7 @@ export async function evalAggregate(ev: Evaluator, e: AggregateExpr): Promise<Va
       return { kind: 'vector', series: aggregateK(ev, e, param as Float64Array, input) };
   }
   if (e.op === 'quantile') {
-    const qs = param as Float64Array;
-    let hasNaN = false;
-    let max = -Infinity;
-    let min = Infinity;
-    for (let i = 0; i < qs.length; i++) {
-      const q = qs[i] as number;
-      if (Number.isNaN(q)) hasNaN = true;
-      else {
-        max = Math.max(max, q);
-        min = Math.min(min, q);
-      }
-    }
+    const { max, min, hasNaN } = paramStats(param as Float64Array);
     const pos = (e.param as Expr).pos;
     if (hasNaN) ev.ctx.annotations.invalidQuantile(NaN, pos);
     if (max > 1) ev.ctx.annotations.invalidQuantile(max, pos);
@@ -274,17 +282,7 @@ const MIN_INT64 = -9223372036854775808;
 function aggregateK(ev: Evaluator, e: AggregateExpr, param: Float64Array, input: readonly StepSeries[]): StepSeries[] {
   const n = ev.grid.n;
   const op = e.op;
-  let max = -Infinity;
-  let min = Infinity;
-  let hasNaN = false;
-  for (let i = 0; i < param.length; i++) {
-    const p = param[i] as number;
-    if (Number.isNaN(p)) hasNaN = true;
-    else {
-      max = Math.max(max, p);
-      min = Math.min(min, p);
-    }
-  }
+  const { max, min, hasNaN } = paramStats(param);
   const empty: StepSeries[] = [];
   if (op === 'limit_ratio') {
     if (max === 0 && min === 0) return empty;
@@ -293,8 +291,7 @@ function aggregateK(ev: Evaluator, e: AggregateExpr, param: Float64Array, input:
     if (max > 1) ev.ctx.annotations.invalidRatio(max, 1, pos);
     if (min < -1) ev.ctx.annotations.invalidRatio(min, -1, pos);
   } else {
-    // Go compares NaN as false: Max() of all-NaN params stays below 1.
-    if (!(max >= 1)) return empty;
+    if (max < 1) return empty;
     if (hasNaN) throw execError('Parameter value is NaN');
     if (min <= MIN_INT64) throw execError(`Scalar value ${formatFloatG(min)} underflows int64`);
     if (max >= MAX_INT64) throw execError(`Scalar value ${formatFloatG(max)} overflows int64`);
@@ -372,7 +369,7 @@ function aggregateK(ev: Evaluator, e: AggregateExpr, param: Float64Array, input:
 
 async function countValues(ev: Evaluator, e: AggregateExpr): Promise<Value> {
   const n = ev.grid.n;
-  const labelName = (e.param as Expr & { type: 'StringLiteral' }).value;
+  const labelName = (unwrapParens(e.param as Expr) as Expr & { type: 'StringLiteral' }).value;
   if (labelName === '') throw execError(`invalid label name ${JSON.stringify(labelName)}`);
   const input = (await ev.evalVector(e.expr)).series;
   const grouping = e.without ? e.grouping : [...e.grouping, labelName];
