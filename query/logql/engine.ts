@@ -163,6 +163,18 @@ function gcd(a: number, b: number): number {
 }
 
 const MAX_PUSHDOWN_BUCKETS = 200_000;
+
+// trace_id and span_id have their own columns; Loki shows them as structured
+// metadata (its OTLP ingestion stores them there), so they are merged in
+const ROW_COLUMNS = 'tenant, stream_fingerprint, toUnixTimestamp64Nano(timestamp), body, metadata, trace_id, span_id';
+const METADATA_SQL = "if(trace_id = '' AND span_id = '', metadata, mapConcat(mapFilter((k, v) -> v != '', map('trace_id', trace_id, 'span_id', span_id)), metadata))";
+
+/** SQL for the value a row gives a label: structured metadata (incl. trace/span ids) over the stream's. */
+function metadataValueSql(q: SqlBuilder, name: string, streamValue: string): string {
+  const key = q.param('String', name);
+  const ids = name === 'trace_id' || name === 'span_id' ? `, ${name} != '', ${name}` : '';
+  return `multiIf(mapContains(metadata, ${key}), metadata[${key}]${ids}, ${streamValue})`;
+}
 const FETCH_ROWS = 500_000;
 
 interface Ctx {
@@ -228,6 +240,13 @@ export function createEngine(opts: EngineOptions): Engine {
         md = [];
         for (let i = 0; i < n; i++) md.push([r.string(), r.string()]);
       }
+      const traceId = r.string();
+      const spanId = r.string();
+      if (traceId || spanId) {
+        md ??= [];
+        if (traceId && !md.some((x) => x[0] === 'trace_id')) md.push(['trace_id', traceId]);
+        if (spanId && !md.some((x) => x[0] === 'span_id')) md.push(['span_id', spanId]);
+      }
       const stream = idx.get(`${tenant}\u0000${fp}`);
       if (stream) out.push({ stream, tsNs: ts, body, metadata: md });
     }
@@ -276,7 +295,7 @@ export function createEngine(opts: EngineOptions): Engine {
     let batch = plan.pipeline || interval > 0n ? Math.max(1000, req.limit * 4) : req.limit;
     const fetch = async (from: bigint, to: bigint, limit: number | undefined): Promise<Row[]> => {
       const q = new SqlBuilder();
-      q.add(`SELECT tenant, stream_fingerprint, toUnixTimestamp64Nano(timestamp), body, metadata FROM ${db}.logs`);
+      q.add(`SELECT ${ROW_COLUMNS} FROM ${db}.logs`);
       rowsWhere(q, streams, from, to, false, plan);
       q.add(`ORDER BY timestamp ${order}, stream_fingerprint${limit !== undefined ? ` LIMIT ${limit}` : ''}`);
       const rows: Row[] = [];
@@ -463,7 +482,7 @@ export function createEngine(opts: EngineOptions): Engine {
     for (const [lo, hi] of chunks) {
       ctx.req.signal?.throwIfAborted();
       const q = new SqlBuilder();
-      q.add(`SELECT tenant, stream_fingerprint, toUnixTimestamp64Nano(timestamp), body, metadata FROM ${db}.logs`);
+      q.add(`SELECT ${ROW_COLUMNS} FROM ${db}.logs`);
       rowsWhere(q, streams, lo, hi, true, plan);
       const rows: Row[] = [];
       readRows(await reader.queryBinary(q, ctx.req.signal), idx, rows);
@@ -543,7 +562,7 @@ export function createEngine(opts: EngineOptions): Engine {
         if (name === TENANT_LABEL) return `toString(tenant)`;
         const vals = streams.map((s) => s.labels.map.get(name) ?? '');
         const streamVal = streams.length && new Set(tenants).size === 1 ? `transform(stream_fingerprint, ${q.param('Array(UInt64)', fps)}, ${q.param('Array(String)', vals)}, '')` : `transform(concat(toString(tenant), ':', toString(stream_fingerprint)), ${q.param('Array(String)', streams.map((s) => `${s.tenant}:${s.fp}`))}, ${q.param('Array(String)', vals)}, '')`;
-        return `if(mapContains(metadata, ${q.param('String', name)}), metadata[${q.param('String', name)}], ${streamVal})`;
+        return metadataValueSql(q, name, streamVal);
       });
       keyCols = cols.length ? cols.map((c, i) => `${c} AS g${i}`).join(', ') : `'' AS g0`;
       groupLabelsOf = (row) => {
@@ -556,7 +575,7 @@ export function createEngine(opts: EngineOptions): Engine {
         sortPairs(labels);
         return { key: keyOf(labels), labels };
       };
-    } else keyCols = 'tenant, stream_fingerprint, metadata';
+    } else keyCols = `tenant, stream_fingerprint, ${METADATA_SQL} AS md`;
     const nKeys = groupBy ? Math.max(1, groupBy.length) : 3;
     q.add(`SELECT ${keyCols}, ${b} AS b, ${agg} AS v FROM ${db}.logs`);
     rowsWhere(q, streams, origin, last, true, plan);
