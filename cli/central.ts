@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { createHttpApp, createRegistry, splitHostPort, startSelfTracing, type Config, type MetricsRegistry } from '../core/index.ts';
 import { createDeferredStore, instrumentStore, openStore, type Store } from '../storage/index.ts';
 import { createIngestService } from '../ingest/index.ts';
+import { registerLokiQueryApi } from '../query/index.ts';
 
 /** What a central module gets: configuration, storage, metrics. */
 export interface CentralDeps {
@@ -50,6 +51,12 @@ export const CENTRAL_MODULES: CentralModuleFactory[] = [
       shutdown: async () => svc?.shutdown(),
     };
   },
+  () => ({
+    name: 'loki-query',
+    register: (deps) => {
+      registerLokiQueryApi(deps.app, deps);
+    },
+  }),
 ];
 
 export interface Central {
