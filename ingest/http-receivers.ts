@@ -70,13 +70,17 @@ function otlpFormatOf(req: FastifyRequest): { ct: string | undefined; format: 'j
 /** A google.rpc.Status in the request's format, as OTLP/HTTP answers failures. */
 function sendOtlpError(req: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
   const fe = toFleetwatchError(err);
-  if (fe.status >= 500) req.log.error({ err }, 'OTLP write failed');
-  if (fe.status === 429 || fe.status === 503) reply.header('Retry-After', '1');
+  // Ingest over capacity is the whole server being busy, not this client being
+  // throttled: OTLP/HTTP says 503 (+ Retry-After) for that
+  // (https://opentelemetry.io/docs/specs/otlp/#otlphttp-throttling); 429 stays for remote_write and Loki.
+  const status = fe.code === 'FW_ERR_INGEST_OVERLOADED' ? 503 : fe.status;
+  if (status >= 500 && status !== 503) req.log.error({ err }, 'OTLP write failed');
+  if (status === 429 || status === 503) reply.header('Retry-After', '1');
   const { format } = otlpFormatOf(req);
   return reply
-    .code(fe.status)
+    .code(status)
     .type(format === 'json' ? 'application/json' : 'application/x-protobuf')
-    .send(Buffer.from(encodeRpcStatus(grpcCodeForHttpStatus(fe.status).code, fe.message, format)));
+    .send(Buffer.from(encodeRpcStatus(grpcCodeForHttpStatus(status).code, fe.message, format)));
 }
 
 /** Plain-text errors, as Prometheus remote_write and Loki push clients expect. */

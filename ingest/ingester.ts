@@ -8,7 +8,7 @@ import type { LogsBatch, MetricsBatch, Rejection, SpansBatch } from '../protocol
 import { PendingBudget, TableQueue } from './table-queue.ts';
 import { ProducerGate } from './producer-gate.ts';
 import { SeriesCache } from './series-cache.ts';
-import { SHAPES, encodeLogs, encodeMetrics, encodeSpans, markCommitted, type TableShape } from './row-encoders.ts';
+import { SHAPES, encodeLogs, encodeMetrics, encodeSpans, markCommitted, type Chunk, type TableShape } from './row-encoders.ts';
 import { createLimitChecker, limitsFromConfig, type WriteLimits } from './limits.ts';
 
 export interface WriteOutcome {
@@ -82,6 +82,17 @@ export function createIngester(opts: IngesterOptions): Ingester {
     logs: queue(SHAPES.logs),
     spans: queue(SHAPES.spans),
   };
+  /**
+   * Queues one request's chunks for their tables, or refuses them all
+   * (overload) before any is queued: a request refused after some of its rows
+   * were committed would store them twice once the client retries.
+   */
+  const admit = (parts: readonly [TableQueue, Chunk][]): Promise<void>[] => {
+    let bytes = 0;
+    for (const [, c] of parts) if (c.rows > 0) bytes += c.data.length;
+    if (bytes > 0 && !budget.tryTake(bytes)) throw new FleetwatchError('FW_ERR_INGEST_OVERLOADED', `more than ${budget.maxBytes} bytes are waiting for storage`);
+    return parts.map(([queue, c]) => queue.write(c.data, c.rows, true));
+  };
   const limits = createLimitChecker(opts.limits);
   const seriesCache = new SeriesCache(opts.seriesCacheEntries ?? 2_000_000);
   const streamCache = new SeriesCache(opts.seriesCacheEntries ?? 2_000_000);
@@ -104,12 +115,12 @@ export function createIngester(opts: IngesterOptions): Ingester {
         chunks = encodeMetrics(tenant, batch, seriesCache, verdict.keep, verdict.sampleKeep, now());
         // series rows and samples go in parallel; the write is acknowledged only
         // when both are committed, and series keys are remembered only then
-        writes = [
-          q.series.write(chunks.series.data, chunks.series.rows),
-          q.samples.write(chunks.samples.data, chunks.samples.rows),
-          q.exemplars.write(chunks.exemplars.data, chunks.exemplars.rows),
-          q.metadata.write(chunks.metadata.data, chunks.metadata.rows),
-        ];
+        writes = admit([
+          [q.series, chunks.series],
+          [q.samples, chunks.samples],
+          [q.exemplars, chunks.exemplars],
+          [q.metadata, chunks.metadata],
+        ]);
       } finally {
         produced?.();
       }
@@ -128,7 +139,10 @@ export function createIngester(opts: IngesterOptions): Ingester {
         const verdict = limits.checkLogs(batch, now());
         rejected = [...batch.rejected, ...verdict.rejected];
         chunks = encodeLogs(tenant, batch, streamCache, verdict.keep);
-        writes = [q.streams.write(chunks.streams.data, chunks.streams.rows), q.logs.write(chunks.logs.data, chunks.logs.rows)];
+        writes = admit([
+          [q.streams, chunks.streams],
+          [q.logs, chunks.logs],
+        ]);
       } finally {
         produced?.();
       }

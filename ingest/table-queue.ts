@@ -63,11 +63,19 @@ export class TableQueue {
 
   constructor(private readonly opts: TableQueueOptions) {}
 
-  /** Resolves once the chunk's rows are committed; rejects retryably on overload or storage failure. */
-  write(chunk: Uint8Array, rows: number): Promise<void> {
+  /**
+   * Resolves once the chunk's rows are committed; rejects retryably on
+   * overload or storage failure. `reserved`: the caller has already taken
+   * the chunk's bytes from the budget (see PendingBudget.tryTake), as a
+   * request spanning several tables must, so it is refused whole or not at all.
+   */
+  write(chunk: Uint8Array, rows: number, reserved = false): Promise<void> {
     if (rows === 0) return Promise.resolve();
-    if (this.closed) return Promise.reject(new FleetwatchError('FW_ERR_STORAGE_UNAVAILABLE', 'shutting down'));
-    if (!this.opts.budget.tryTake(chunk.length)) {
+    if (this.closed) {
+      if (reserved) this.opts.budget.give(chunk.length);
+      return Promise.reject(new FleetwatchError('FW_ERR_STORAGE_UNAVAILABLE', 'shutting down'));
+    }
+    if (!reserved && !this.opts.budget.tryTake(chunk.length)) {
       return Promise.reject(new FleetwatchError('FW_ERR_INGEST_OVERLOADED', `more than ${this.opts.budget.maxBytes} bytes are waiting for storage`));
     }
     this.inSystem++;
