@@ -81,3 +81,7 @@ export { FUNCTIONS, UNSUPPORTED_FUNCTIONS } from './functions-table.ts';
 export { compileAnchored, RegexSyntaxError } from './regex.ts';
 export { formatDurationMs, parseDurationMs, formatFloatF, formatFloatG } from './go-strconv.ts';
 export { labelsToString, compareLabels } from './label-set.ts';
+// ClickHouse-backed SeriesSource (select + pushdown), used by the Prometheus API.
+export { createClickHouseSource, DEFAULT_MAX_SERIES, DEFAULT_MAX_SAMPLES } from './clickhouse-source.ts';
+export type { ClickHouseSource, ClickHouseSourceOptions, SourceStats } from './clickhouse-source.ts';
+export { TENANT_LABEL } from './clickhouse-sql.ts';

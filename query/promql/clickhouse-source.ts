@@ -1,0 +1,187 @@
+// The PromQL engine's SeriesSource over ClickHouse (the Store): series are
+// matched in metrics_series for the days in range, their samples read from
+// metrics_samples in one query, sorted per series in ClickHouse and shipped
+// as RowBinary Array(Float64) columns that land in typed arrays with one copy
+// per series. Values are never converted on the way, so staleness markers
+// (NaN 0x7ff0000000000002) arrive bit-exact. Exact duplicates — the same
+// series and timestamp written twice, as a retried remote_write does — are
+// folded to one sample.
+//
+// Tenancy: a source reads only the tenants it was created for (X-Scope-OrgID);
+// with several tenants each series carries __tenant_id__ (see clickhouse-sql.ts).
+//
+// Pushdown (clickhouse-pushdown.ts): range functions and aggregations the
+// engine offers are computed in ClickHouse when their result is identical to
+// the TypeScript evaluator's.
+import { FleetwatchError, isFleetwatchError, sortLabels, type Labels } from '../../core/index.ts';
+import { SqlBuilder, ident, type QueryOptions, type Store } from '../../storage/index.ts';
+import { RowReader } from './ch-row-reader.ts';
+import { isMultiTenant, samplesConditions, seriesFromWhere, splitTenantMatchers, TENANT_LABEL, type TenantScope } from './clickhouse-sql.ts';
+import { PromqlError, abortError, tooManySamples } from './errors.ts';
+import type { PushdownRequest, PushdownResult, SelectRequest, SeriesSet, SeriesSource } from './series-source.ts';
+import { planPushdown, runPushdown } from './clickhouse-pushdown.ts';
+
+export interface ClickHouseSourceOptions {
+  readonly store: Store;
+  /** The tenants this query may read (X-Scope-OrgID, "A|B" allowed). */
+  readonly tenants: readonly string[];
+  /** Series one selector may match (Prometheus has no such limit; Thanos/Mimir do). */
+  readonly maxSeries?: number;
+  /** Samples one selector may load (Prometheus --query.max-samples). */
+  readonly maxSamples?: number;
+  /** Compute offered sub-expressions in ClickHouse (default true). */
+  readonly pushdown?: boolean;
+  /** Absolute deadline (Date.now() ms) sent to ClickHouse as max_execution_time, so a timeout stops the work there too. */
+  readonly deadlineMs?: number;
+}
+
+export interface SourceStats {
+  /** storage queries run */
+  queries: number;
+  /** sub-expressions computed in ClickHouse */
+  pushedDown: number;
+  /** series and samples returned by select() */
+  series: number;
+  samples: number;
+}
+
+export interface ClickHouseSource extends SeriesSource {
+  readonly stats: SourceStats;
+}
+
+export const DEFAULT_MAX_SERIES = 500_000;
+export const DEFAULT_MAX_SAMPLES = 50_000_000;
+
+/** Settings every query of the source runs with. */
+const SOURCE_SETTINGS = { allow_experimental_time_series_aggregate_functions: 1 } as const;
+
+export function createClickHouseSource(options: ClickHouseSourceOptions): ClickHouseSource {
+  const { store } = options;
+  const db = ident(store.database);
+  const scope: TenantScope = { tenants: options.tenants };
+  const maxSeries = options.maxSeries ?? DEFAULT_MAX_SERIES;
+  const maxSamples = options.maxSamples ?? DEFAULT_MAX_SAMPLES;
+  const stats: SourceStats = { queries: 0, pushedDown: 0, series: 0, samples: 0 };
+
+  const queryOptions = (signal: AbortSignal | undefined, extra: Record<string, string | number> = {}): QueryOptions => {
+    const remaining = options.deadlineMs === undefined ? undefined : Math.max(1, options.deadlineMs - Date.now());
+    return {
+      ...(signal ? { signal } : {}),
+      ...(remaining !== undefined ? { timeoutMs: remaining } : {}),
+      settings: { ...SOURCE_SETTINGS, ...extra },
+    };
+  };
+
+  const runBinary = async (q: ReturnType<SqlBuilder['build']>, signal: AbortSignal | undefined, extra?: Record<string, string | number>): Promise<Uint8Array> => {
+    stats.queries++;
+    try {
+      return await store.queryBinary(q, 'RowBinary', queryOptions(signal, extra));
+    } catch (e) {
+      throw storageError(e, signal);
+    }
+  };
+
+  const select = async (req: SelectRequest, signal?: AbortSignal): Promise<SeriesSet[]> => {
+    const { tenants, matchers } = splitTenantMatchers(scope, req.matchers);
+    if (tenants.length === 0 || req.startMs > req.endMs) return [];
+    const multi = isMultiTenant(scope);
+    const sq = { db, tenants, matchers, startMs: req.startMs, endMs: req.endMs };
+    const q = new SqlBuilder();
+    const seriesFrom = seriesFromWhere(q, sq);
+    const sampleConds = samplesConditions(q, sq);
+    // The series CTE is read twice (IN set and join); it is the small table.
+    q.add(`WITH matched AS (SELECT tenant, metric_name, fingerprint, any(labels) AS lset ${seriesFrom} GROUP BY tenant, metric_name, fingerprint)`);
+    q.add('SELECT m.tenant, m.lset, arrayMap(p -> p.1, d.pts), arrayMap(p -> p.2, d.pts) FROM (');
+    q.add('SELECT tenant, fingerprint, arraySort(groupArray((toFloat64(timestamp_ms), value))) AS pts');
+    q.add(`FROM ${db}.metrics_samples WHERE ${sampleConds.join(' AND ')}`);
+    q.add('AND (tenant, metric_name, fingerprint) IN (SELECT tenant, metric_name, fingerprint FROM matched)');
+    q.add('GROUP BY tenant, fingerprint) AS d');
+    q.add('INNER JOIN matched AS m ON m.tenant = d.tenant AND m.fingerprint = d.fingerprint');
+    q.add(`LIMIT ${q.param('UInt64', maxSeries + 1)}`);
+    // A result larger than the sample limit could hold is stopped in ClickHouse.
+    const bytes = await runBinary(q.build(), signal, { max_result_bytes: Math.min(2 ** 52, maxSamples * 16 + maxSeries * 4096), result_overflow_mode: 'throw' });
+    const out: SeriesSet[] = [];
+    const r = RowReader.of(bytes);
+    let samples = 0;
+    while (!r.done) {
+      const tenant = r.string();
+      const names: string[] = [];
+      const values: string[] = [];
+      r.stringMap(names, values);
+      if (multi) {
+        names.push(TENANT_LABEL);
+        values.push(tenant);
+      }
+      const t = r.float64Array();
+      const v = r.float64Array();
+      if (out.length >= maxSeries) throw tooManySeries(maxSeries);
+      const set = foldDuplicates(sortLabels(names, values), t, v);
+      samples += set.values.length;
+      if (samples > maxSamples) throw tooManySamples();
+      out.push(set);
+    }
+    stats.series += out.length;
+    stats.samples += samples;
+    return out;
+  };
+
+  const pushdown = async (req: PushdownRequest, signal?: AbortSignal): Promise<PushdownResult | null> => {
+    const plan = planPushdown(req);
+    if (!plan) return null;
+    const res = await runPushdown(plan, { db, scope, maxSeries }, (q) => runBinary(q, signal));
+    if (res) stats.pushedDown++;
+    return res;
+  };
+
+  return options.pushdown === false ? { stats, select } : { stats, select, pushdown };
+}
+
+/**
+ * Samples arrive sorted by (timestamp, value); a timestamp seen twice keeps
+ * its first sample. Identical re-sends (remote_write retries) fold to one;
+ * Prometheus's own TSDB would have rejected a second, different value.
+ */
+function foldDuplicates(labels: Labels, t: Float64Array, v: Float64Array): SeriesSet {
+  let dup = false;
+  for (let i = 1; i < t.length; i++) {
+    if (t[i] === t[i - 1]) {
+      dup = true;
+      break;
+    }
+  }
+  if (!dup) return { labels, timestampsMs: t, values: v };
+  const vw = new BigUint64Array(v.buffer, v.byteOffset, v.length);
+  const tt = new Float64Array(t.length);
+  const vv = new BigUint64Array(t.length);
+  let k = 0;
+  for (let i = 0; i < t.length; i++) {
+    if (k > 0 && tt[k - 1] === t[i]) continue;
+    tt[k] = t[i] as number;
+    vv[k] = vw[i] as bigint; // bits, so a staleness marker stays one
+    k++;
+  }
+  return { labels, timestampsMs: tt.slice(0, k), values: new Float64Array(vv.buffer.slice(0, k * 8)) };
+}
+
+export function tooManySeries(limit: number): PromqlError {
+  return new PromqlError('execution', `query would select more than ${limit} series; narrow the selector (query.maxSeries)`, { code: 'FW_ERR_QUERY_TOO_LARGE' });
+}
+
+/** Storage failures as the engine's errors: timeouts and cancellations keep their Prometheus type. */
+export function storageError(e: unknown, signal: AbortSignal | undefined): Error {
+  if (e instanceof PromqlError) return e;
+  if (isFleetwatchError(e)) {
+    if (e.code === 'FW_ERR_QUERY_TIMEOUT') return abortError('timeout', 'query execution');
+    if (e.code === 'FW_ERR_QUERY_CANCELED') return signal?.aborted && !isTimeoutReason(signal.reason) ? abortError('canceled', 'query execution') : abortError('timeout', 'query execution');
+    // ClickHouse's result-size limit (TOO_MANY_ROWS_OR_BYTES): the sample limit.
+    if (/TOO_MANY_ROWS_OR_BYTES|Code: 396/.test(e.message)) return tooManySamples();
+    if (e.code === 'FW_ERR_STORAGE_UNAVAILABLE') return new PromqlError('internal', e.message, { cause: e, code: 'FW_ERR_STORAGE_UNAVAILABLE' });
+    return new PromqlError('internal', e.message, { cause: e, code: e.code });
+  }
+  if (signal?.aborted) return abortError(isTimeoutReason(signal.reason) ? 'timeout' : 'canceled', 'query execution');
+  return new FleetwatchError('FW_ERR_STORAGE_QUERY', (e as Error)?.message ?? String(e), { cause: e });
+}
+
+function isTimeoutReason(reason: unknown): boolean {
+  return reason instanceof Error && (reason.name === 'TimeoutError' || (reason as { errorType?: string }).errorType === 'timeout');
+}
