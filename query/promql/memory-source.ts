@@ -91,6 +91,11 @@ function concat<T extends Float64Array | BigUint64Array>(a: T, b: T, make: (n: n
   return out;
 }
 
+function isStrictlyIncreasing(t: Float64Array): boolean {
+  for (let i = 1; i < t.length; i++) if (!((t[i] as number) > (t[i - 1] as number))) return false;
+  return true;
+}
+
 export function createMemorySource(initial: readonly MemorySeriesInput[] = []): MemorySource {
   const byKey = new Map<string, Stored>();
   const selects: SelectRequest[] = [];
@@ -114,6 +119,7 @@ export function createMemorySource(initial: readonly MemorySeriesInput[] = []): 
 
   const freeze = (s: Stored): SeriesSet => {
     if (s.frozen) return s.frozen;
+    if (!s.sorted && isStrictlyIncreasing(s.t)) s.sorted = true;
     if (!s.sorted) {
       // Stable sort by time; the last write to a timestamp wins.
       const idx = Array.from(s.t, (_, i) => i).sort((a, b) => (s.t[a] as number) - (s.t[b] as number) || a - b);
