@@ -686,6 +686,8 @@ const blocks: Block[] = [
         warn: 'PromQL warning: quantile value should be between 0 and 1, got -1 (1:20)',
       }),
       inst('quantile_over_time(2, data[2m])', '1m', [['{test="two samples"}', Infinity], ['{test="three samples"}', Infinity], ['{test="uneven samples"}', Infinity]], { warn: /got 2/ }),
+      // no window, no check
+      inst('quantile_over_time(2, nonexistent[2m])', '1m', [], { noAnnotations: true }),
       inst('(quantile_over_time(2, (data[2m])))', '1m', [['{test="two samples"}', Infinity], ['{test="three samples"}', Infinity], ['{test="uneven samples"}', Infinity]], { warn: /got 2/ }),
     ],
   },

@@ -352,3 +352,12 @@ describe('PromQL parser: postfix modifiers bind to the nearest operand', () => {
     expect(parseErr('sum(x) offset 1m')).toBe('1:1: parse error: offset modifier must be preceded by an instant vector selector or range vector selector or a subquery');
   });
 });
+
+describe('PromQL parser: functions the grammar only knows in durations', () => {
+  it('min_of outside a duration fails clearly', () => {
+    expect(parseErr('min_of(1, 2)')).toBe('1:1: parse error: function "min_of" is only supported inside duration expressions by this engine');
+  });
+  it('min_of inside a duration parses', () => {
+    expect(exprToString(parseExpr('foo[min_of(5m, 1h)]'))).toBe('foo[min_of(5m, 1h)]');
+  });
+});

@@ -451,13 +451,8 @@ export class Evaluator {
     if (name === 'absent_over_time') return this.absentOverTime(e, arg);
     const kernel = RANGE_KERNELS.get(name);
     if (!kernel) throw badData(`function ${JSON.stringify(name)} is not supported by this engine`);
-    if (name === 'quantile_over_time') {
-      const qs = scalarArgs[0] as Float64Array;
-      for (let i = 0; i < qs.length; i++) {
-        const q = qs[i] as number;
-        if (Number.isNaN(q) || q < 0 || q > 1) this.ctx.annotations.invalidQuantile(q, (e.args[0] as Expr).pos);
-      }
-    }
+    // Prometheus checks the quantile only when the function runs, i.e. for a non-empty window.
+    const checkQuantile = name === 'quantile_over_time';
     const dropName = !KEEPS_METRIC_NAME.has(name);
     const env: RangeEnv = { rangeStartMs: 0, rangeEndMs: 0, rangeMs: arg.rangeMs, evalTsMs: 0, args: scalarArgs.map(() => 0) };
     const out: StepSeries[] = [];
@@ -490,6 +485,10 @@ export class Evaluator {
         env.rangeEndMs = end;
         env.evalTsMs = ts;
         for (let j = 0; j < scalarArgs.length; j++) env.args[j] = (scalarArgs[j] as Float64Array)[i] as number;
+        if (checkQuantile) {
+          const q = env.args[0] as number;
+          if (Number.isNaN(q) || q < 0 || q > 1) this.ctx.annotations.invalidQuantile(q, (e.args[0] as Expr).pos);
+        }
         const r = kernel(t, v, lo, hi, env);
         if (r === null) continue;
         res.values[i] = r;

@@ -229,12 +229,16 @@ function firstSyntaxError(top: Node, query: string, tokens: readonly Token[]): P
   const prev = err.prevSibling;
   if (query[at] === '(' && prev && prev.type.id === T_Identifier) {
     const name = query.slice(prev.from, prev.to);
+    // min_of/max_of exist, but the lezer grammar only knows them inside durations.
+    if (FUNCTIONS.has(name)) return { pos: { start: prev.from, end: prev.to }, message: `function ${goQuote(name)} is only supported inside duration expressions by this engine` };
     return { pos: { start: prev.from, end: prev.to }, message: `unknown function with name ${goQuote(name)}` };
   }
   if (prev && prev.type.id === T_VectorSelector && query[at] === '(') {
     const id = prev.firstChild;
     if (id && id.type.id === T_Identifier && id.nextSibling === null) {
       const name = query.slice(id.from, id.to);
+      // min_of/max_of exist, but the lezer grammar only knows them inside durations.
+      if (FUNCTIONS.has(name)) return { pos: { start: id.from, end: id.to }, message: `function ${goQuote(name)} is only supported inside duration expressions by this engine` };
       return { pos: { start: id.from, end: id.to }, message: `unknown function with name ${goQuote(name)}` };
     }
   }
