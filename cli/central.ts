@@ -70,6 +70,8 @@ export interface Central {
   /** the bound OTLP/gRPC address (host:port) once ready; undefined without a gRPC receiver */
   readonly grpcAddress: string | undefined;
   shutdown(): Promise<void>;
+  /** runs fn first when shutting down (e.g. stop load generators) */
+  onShutdown(fn: () => Promise<void>): void;
   /** waits for SIGTERM/SIGINT, shuts down, returns the exit code */
   untilStopped(): Promise<number>;
 }
@@ -119,9 +121,17 @@ export async function startCentral(config: Config, opts: CentralOptions): Promis
   });
 
   let stopping: Promise<void> | undefined;
+  const hooks: (() => Promise<void>)[] = [];
   const shutdown = (): Promise<void> =>
     (stopping ??= (async () => {
-      await app.close(); // stop accepting; in-flight requests finish
+      for (const h of hooks) await h().catch(() => undefined);
+      // stop accepting; in-flight requests finish. A client that stalls
+      // mid-request would hold close() open forever, so after a grace period
+      // the remaining connections are cut.
+      const closing = app.close();
+      const grace = setTimeout(() => app.server.closeAllConnections(), Math.min(5_000, config.server.shutdownTimeoutMs / 2));
+      await closing;
+      clearTimeout(grace);
       for (const m of [...modules].reverse()) await m.shutdown?.();
       await tracing?.shutdown().catch(() => undefined);
       await ready.catch(() => undefined);
@@ -160,5 +170,6 @@ export async function startCentral(config: Config, opts: CentralOptions): Promis
     },
     shutdown,
     untilStopped,
+    onShutdown: (fn) => void hooks.push(fn),
   };
 }

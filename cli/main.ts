@@ -3,6 +3,8 @@ import { loadConfig, flagHelp, isFleetwatchError, type Config } from '../core/in
 import { createStatements } from '../storage/index.ts';
 import { parseArgs } from './args.ts';
 import { startCentral } from './central.ts';
+import { startCollector } from '../collector/index.ts';
+import { startDemo } from './demo.ts';
 
 const ROLES: Record<string, string> = {
   all: 'everything central on embedded ClickHouse (what `npm start` runs)',
@@ -62,6 +64,19 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
       case 'central': {
         const central = await startCentral(config, { role: args.role });
         return await central.untilStopped();
+      }
+      case 'demo': {
+        const central = await startCentral(config, { role: 'demo' });
+        void central.ready.then(() => {
+          const demo = startDemo(central, { clusters: config.demo.clusters, intervalMs: config.demo.intervalMs, linesPerRound: 200 });
+          central.onShutdown(() => demo.stop());
+          central.app.log.info({ clusters: config.demo.clusters, url: central.httpUrl }, 'demo clusters are sending; cluster-c goes silent and cluster-b degrades on a schedule');
+        });
+        return await central.untilStopped();
+      }
+      case 'collector': {
+        const collector = await startCollector(config);
+        return await collector.untilStopped();
       }
       default:
         process.stderr.write(`fleetwatch ${args.role}: not available in this build yet\n`);

@@ -51,6 +51,7 @@ export const CONFIG_SCHEMA = {
   'limits.maxPendingBytes': { kind: 'bytes', default: 512 * 1024 * 1024, doc: 'decoded data waiting for storage before ingest answers 429/503' },
   'ingest.flushIntervalMs': { kind: 'duration', default: 200, doc: 'longest a request waits to be batched with others' },
   'ingest.maxBatchRows': { kind: 'int', default: 500_000, min: 1, doc: 'rows per storage insert' },
+  'ingest.maxCollectorBatches': { kind: 'int', default: 4, min: 1, doc: 'collector batches central writes at once; more are answered 429' },
   'query.maxSamples': { kind: 'int', default: 50_000_000, min: 1, doc: 'samples one PromQL query may load' },
   'query.maxSeries': { kind: 'int', default: 500_000, min: 1, doc: 'series one query may touch' },
   'query.timeoutMs': { kind: 'duration', default: 120_000, doc: 'default query timeout' },
@@ -66,9 +67,19 @@ export const CONFIG_SCHEMA = {
   'collector.walFsync': { kind: 'string', default: 'batch', enum: ['always', 'batch', 'never'], doc: 'WAL fsync policy' },
   'collector.walFullPolicy': { kind: 'string', default: 'backpressure', enum: ['backpressure', 'drop-oldest'], doc: 'what to do when the WAL is full' },
   'collector.heartbeatIntervalMs': { kind: 'duration', default: 5_000, doc: 'heartbeat interval' },
+  'collector.walSegmentBytes': { kind: 'bytes', default: 64 * 1024 * 1024, doc: 'WAL segment file size (at most a quarter of walMaxBytes)' },
+  'collector.walFsyncIntervalMs': { kind: 'duration', default: 200, doc: 'with walFsync=batch: how often the WAL is fsynced (what an OS crash can cost)' },
+  'collector.shipBatchBytes': { kind: 'bytes', default: 4 * 1024 * 1024, doc: 'largest batch of WAL records the collector ships at once (uncompressed)' },
+  'collector.shipConcurrency': { kind: 'int', default: 2, min: 1, doc: 'batches in flight to central' },
+  'collector.shipLingerMs': { kind: 'duration', default: 200, doc: 'longest a partial batch waits for more records before it is shipped' },
+  'collector.shipTimeoutMs': { kind: 'duration', default: 30_000, doc: 'timeout of one batch send' },
+  'collector.shipMinBackoffMs': { kind: 'duration', default: 100, doc: 'first retry delay (doubles per attempt, with jitter)' },
+  'collector.shipMaxBackoffMs': { kind: 'duration', default: 5_000, doc: 'longest retry delay' },
   'telemetry.otlpEndpoint': { kind: 'string', default: '', envAlias: 'OTEL_EXPORTER_OTLP_ENDPOINT', doc: 'send fleetwatch\'s own traces to this OTLP/HTTP endpoint; empty = off' },
   'telemetry.serviceName': { kind: 'string', default: 'fleetwatch', envAlias: 'OTEL_SERVICE_NAME', doc: 'service.name of fleetwatch\'s own traces' },
-  'auth.clusterTokens': { kind: 'list', default: [], doc: 'cluster=token pairs central accepts from collectors (comma separated); empty = no collector auth' },
+  'demo.clusters': { kind: 'int', default: 3, min: 1, flag: 'clusters', doc: 'simulated clusters (demo role)' },
+  'demo.intervalMs': { kind: 'duration', default: 5_000, flag: 'demo-interval', doc: 'how often each simulated cluster sends (demo role)' },
+  'auth.clusterTokens': { kind: 'list', default: [], doc: 'collector credentials central accepts: cluster=token or tenant/cluster=token items (comma separated); empty = no collector auth' },
 } as const satisfies Record<string, Leaf>;
 
 export type ConfigKey = keyof typeof CONFIG_SCHEMA;
