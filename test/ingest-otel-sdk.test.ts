@@ -26,7 +26,7 @@ import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import { startTestCentral, type TestCentral } from './helpers/central.ts';
 import { keyOf, storedLogs, storedSamples, type LabelRecord } from './helpers/ingest.ts';
 import { testStore } from './helpers/store.ts';
-import { migrate } from '../storage/index.ts';
+import { createStatements, migrate, MIGRATIONS } from '../storage/index.ts';
 
 class CollectingReader extends MetricReader {
   protected override async onForceFlush(): Promise<void> {}
@@ -324,14 +324,14 @@ describe('OpenTelemetry SDK exporters → central → ClickHouse', () => {
     const store = await testStore({ migrate: false });
     try {
       const db = store.database;
-      // a database as migration 1 left it (before the fix)
+      // a database as migration 1 left it: today's tables, with trace_index's root columns as they were
+      for (const stmt of createStatements({ database: db }).slice(1)) await store.exec({ sql: stmt, params: {} });
+      await store.exec({ sql: `ALTER TABLE ${db}.trace_index MODIFY COLUMN root_service SimpleAggregateFunction(anyLast, String), MODIFY COLUMN root_name SimpleAggregateFunction(anyLast, String)`, params: {} });
       await store.exec({ sql: `CREATE TABLE ${db}.schema_migrations (version UInt32, name String, applied_at DateTime DEFAULT now()) ENGINE = ReplacingMergeTree ORDER BY version`, params: {} });
       await store.exec({ sql: `INSERT INTO ${db}.schema_migrations (version, name) VALUES (1, 'initial')`, params: {} });
-      await store.exec({
-        sql: `CREATE TABLE ${db}.trace_index (tenant LowCardinality(String), trace_id FixedString(16), start_min SimpleAggregateFunction(min, DateTime64(9)), end_max SimpleAggregateFunction(max, DateTime64(9)), span_count SimpleAggregateFunction(sum, UInt64), root_service SimpleAggregateFunction(anyLast, String), root_name SimpleAggregateFunction(anyLast, String)) ENGINE = AggregatingMergeTree ORDER BY (tenant, trace_id)`,
-        params: {},
-      });
-      expect(await migrate(store)).toEqual({ applied: [2], current: 2 });
+      const result = await migrate(store);
+      expect(result.applied[0]).toBe(2);
+      expect(result.current).toBe(Math.max(...MIGRATIONS.map((m) => m.version)));
       const ins = (svc: string) => store.exec({ sql: `INSERT INTO ${db}.trace_index VALUES ('t', 'aaaaaaaaaaaaaaaa', now64(9), now64(9), 1, {s:String}, {s:String})`, params: { s: svc } });
       await ins('root-service');
       await ins('');
