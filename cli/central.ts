@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { createHttpApp, createRegistry, splitHostPort, startSelfTracing, type Config, type MetricsRegistry } from '../core/index.ts';
 import { createDeferredStore, instrumentStore, openStore, type Store } from '../storage/index.ts';
-import { createIngestService } from '../ingest/index.ts';
+import { createFleetService, createIngestService } from '../ingest/index.ts';
 import { registerLokiQueryApi } from '../query/index.ts';
 
 /** What a central module gets: configuration, storage, metrics. */
@@ -47,6 +47,17 @@ export const CENTRAL_MODULES: CentralModuleFactory[] = [
       start: async () => {
         await svc?.start();
         app?.log.info({ grpc: svc?.grpcAddress }, 'OTLP/gRPC receiver listening');
+      },
+      shutdown: async () => svc?.shutdown(),
+    };
+  },
+  () => {
+    // collectors: batch endpoint with deduplication, heartbeats, cluster registry, collector auth
+    let svc: ReturnType<typeof createFleetService> | undefined;
+    return {
+      name: 'fleet',
+      register: (deps) => {
+        svc = createFleetService(deps);
       },
       shutdown: async () => svc?.shutdown(),
     };

@@ -21,6 +21,8 @@ export const ERROR_CATALOG = {
   FW_ERR_TENANT_MISSING: { status: 401, message: 'no tenant: send the X-Scope-OrgID header' },
   FW_ERR_TENANT_INVALID: { status: 400, message: 'the tenant id is not valid' },
   FW_ERR_AUTH_UNAUTHORIZED: { status: 401, message: 'missing or unknown credentials' },
+  FW_ERR_WAL_FULL: { status: 429, message: 'the collector\'s write-ahead log is full while central catches up; retry with backoff' },
+  FW_ERR_WAL_IO: { status: 503, message: 'the collector cannot write its write-ahead log; retry later' },
   FW_ERR_QUERY_BAD_DATA: { status: 400, message: 'the query or its parameters are not valid' },
   FW_ERR_QUERY_EXECUTION: { status: 422, message: 'the query could not be executed' },
   FW_ERR_QUERY_TIMEOUT: { status: 503, message: 'the query timed out' },

@@ -66,3 +66,26 @@ export { encodeOtlpExportResponse, encodeRpcStatus, partialSuccessOf, promLabelN
 export type { OtlpFormat, OtlpSignal } from './otlp-common.ts';
 export { createOtlpGrpcServices, otlpGrpcServiceDefinition, isRetryableGrpcCode, grpcCodeForHttpStatus, GRPC_STATUS } from './otlp-grpc.ts';
 export type { OtlpGrpcHandler, OtlpGrpcHandlers, OtlpGrpcResult, OtlpGrpcCall, OtlpGrpcService } from './otlp-grpc.ts';
+
+// the collector -> central batch format (also the collector's WAL record frame)
+export {
+  FLEET_BATCH_CONTENT_TYPE,
+  FLEET_BATCH_MAGIC,
+  FLEET_FRAME_HEADER_BYTES,
+  FLEET_MAX_FRAME_BYTES,
+  FLEET_RECORD_LOGS,
+  FLEET_RECORD_METRICS,
+  FLEET_RECORD_SPANS,
+  decodeFleetBatch,
+  decodeFleetFrame,
+  encodeFleetFrame,
+  encodeFleetFrameHeader,
+  encodeFleetLabels,
+  encodeFleetLogs,
+  encodeFleetMetrics,
+  encodeFleetSpans,
+  mergeLogs,
+  mergeMetrics,
+  readFleetFrame,
+} from './fleet-batch.ts';
+export type { FleetBatchContent, FleetDecodeOptions, FleetFrame, FleetFrameRead, FleetRecordType, FleetTenantContent } from './fleet-batch.ts';

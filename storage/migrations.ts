@@ -27,6 +27,18 @@ export const MIGRATIONS: readonly Migration[] = [
       return o.cluster ? [`ALTER TABLE ${db}.trace_index_local${on} ${modify}`, `ALTER TABLE ${db}.trace_index${on} ${modify}`] : [`ALTER TABLE ${db}.trace_index${on} ${modify}`];
     },
   },
+  {
+    version: 3,
+    name: 'insert deduplication window on append-only tables (collector batch ids)',
+    // Collector batches are inserted with insert_deduplication_token = their
+    // batch id, so a batch re-sent after central died between committing its
+    // rows and recording the id is dropped by ClickHouse itself
+    // (ingest/fleet-batches.ts). A plain MergeTree keeps no tokens unless this
+    // window is set; Replicated tables keep them by default
+    // (replicated_deduplication_window).
+    statements: (o) =>
+      o.cluster ? [] : ['metrics_samples', 'metrics_exemplars', 'logs', 'spans'].map((t) => `ALTER TABLE ${ident(o.database)}.${t} MODIFY SETTING non_replicated_deduplication_window = 10000`),
+  },
 ];
 
 export interface MigrateResult {

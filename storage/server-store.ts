@@ -87,6 +87,8 @@ class ServerStore implements Store {
         query: `INSERT INTO ${this.database}.${ident(batch.table)} (${batch.columns.map(ident).join(', ')}) FORMAT RowBinary`,
         values: Readable.from([Buffer.from(batch.rowBinary.buffer, batch.rowBinary.byteOffset, batch.rowBinary.byteLength)]),
         ...(opts?.signal ? { abort_signal: opts.signal } : {}),
+        // per-insert settings, e.g. insert_deduplication_token (collector batches)
+        ...(opts?.settings ? { clickhouse_settings: opts.settings as Record<string, string | number> } : {}),
       });
       r.stream.resume();
     } catch (e) {
