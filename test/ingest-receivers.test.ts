@@ -7,6 +7,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { gzipSync } from 'node:zlib';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import {
+  ProtobufWriter,
+  WIRE_LEN,
   REMOTE_WRITE_V1_CONTENT_TYPE,
   REMOTE_WRITE_V2_CONTENT_TYPE,
   encodeLokiPushProto,
@@ -124,6 +126,26 @@ describe('remote_write 2.0', () => {
     const r = await post(`${central.httpUrl}/api/v1/write`, await snappyCompress(encodeRemoteWriteV1(series.slice(2))), { ...noEncoding, 'x-scope-orgid': 'rw-noenc' });
     expect(r.status, r.text).toBe(204);
     expect(await countRows(central.store, 'metrics_samples', 'rw-noenc')).toBe(2);
+  });
+
+  it('a native histogram is refused with a clear 400 (never dropped silently); the float samples beside it are stored', async () => {
+    // io.prometheus.write.v2.Request by hand: encodeRemoteWriteV2 writes no histograms
+    const w = new ProtobufWriter(256);
+    for (const sym of ['', '__name__', 'float_metric', 'latency_native']) w.fieldString(4, sym);
+    w.tag(5, WIRE_LEN).fork().fieldPackedUint32(1, [1, 2]);
+    w.tag(2, WIRE_LEN).fork().fieldDouble(1, 5).fieldInt64(2, NOW).ldelim();
+    w.ldelim();
+    w.tag(5, WIRE_LEN).fork().fieldPackedUint32(1, [1, 3]);
+    // Histogram{count_int=1, sum=3, timestamp=15}
+    w.tag(3, WIRE_LEN).fork().fieldUint32(1, 3).fieldDouble(3, 1.5).fieldInt64(15, NOW).ldelim();
+    w.ldelim();
+    const r = await post(`${central.httpUrl}/api/v1/write`, await snappyCompress(w.finish()), { ...RW2, 'x-scope-orgid': 'rw2-hist' });
+    expect(r.status).toBe(400);
+    expect(r.text).toMatch(/native histograms are not supported/);
+    expect(r.headers.get('x-prometheus-remote-write-samples-written')).toBe('1');
+    expect(r.headers.get('x-prometheus-remote-write-histograms-written')).toBe('0');
+    const got = [...(await storedSamples(central.store, 'rw2-hist')).values()];
+    expect(got).toEqual([{ labels: { __name__: 'float_metric' }, samples: [[NOW, 5]] }]);
   });
 
   it.each([
