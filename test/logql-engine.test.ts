@@ -331,6 +331,48 @@ describe('metric queries', () => {
   });
 });
 
+describe('label filters pre-filtered in storage keep exact answers on awkward JSON', () => {
+  beforeAll(async () => {
+    const v = (sec: number, line: string, md?: Record<string, string>): unknown[] => (md ? [at(sec), line, md] : [at(sec), line]);
+    await push('tricky', {
+      streams: [
+        {
+          stream: { app: 'j' },
+          values: [
+            v(1, '{"status": 500, "level": "error"}'),
+            v(2, '{"status": "503", "level": "err\\u006fr"}'),
+            v(3, '{"status": "abc", "level": ["error"]}'),
+            v(4, '{"status": 200, "status": 503, "level": "info"}'),
+            v(5, 'not json status=500 level=error'),
+            v(6, '{"st\\u0061tus": 501, "level": 7}'),
+            v(7, '{"status": 1e3}'),
+            v(8, '{"status": null, "level": null}'),
+            v(9, '{"status": {"code": 500}}'),
+            v(10, '{"status": 100, "level": "warn"}', { status: '600', level: 'error' }),
+            v(11, '  {"status": 499.5}'),
+          ],
+        },
+        { stream: { app: 'j', status: '700', level: 'error' }, values: [v(12, '{"status": 1, "level": "debug"}')] },
+      ],
+    });
+  });
+  it.each([
+    // 500, "503" (parsed), "abc" (kept with LabelFilterErr), first duplicate 200 dropped, not-json dropped (no label),
+    // escaped key 501, 1e3, null and object dropped, metadata 600 wins, 499.5 dropped, stream label 700 wins
+    ['{app="j"} | json | status >= 500', [1, 2, 3, 6, 7, 10, 12]],
+    // "err\u006fr" decodes to error; an array or number is not "error"; metadata and stream labels win
+    ['{app="j"} | json | level="error"', [1, 2, 10, 12]],
+    ['{app="j"} | json | level=~"e.*" and status < 600', [1, 2]],
+    ['{app="j"} | json | level!="error"', [3, 4, 5, 6, 7, 8, 9, 11]],
+  ])('%s', async (query, want) => {
+    for (const e of [engine, plain]) {
+      const r = await q(query, { tenants: ['tricky'], end: 20, e });
+      if (r.type !== 'streams') throw new Error('streams');
+      expect(r.streams.flatMap((x) => x.entries.map((en) => Number(en.tsNs - T0) / 1e9)).sort((a, b) => a - b)).toEqual(want);
+    }
+  });
+});
+
 describe('pushdown changes speed, not answers', () => {
   const cases: [string, Opts][] = [
     ['{env="prod"} |= "status" != "404"', {}],
@@ -342,6 +384,16 @@ describe('pushdown changes speed, not answers', () => {
     ['sum by (cluster) (bytes_over_time({app=~"api|web"} != "debug" [5s]))', { step: 5 }],
     ['sum by (level) (count_over_time({app="web"} | logfmt [4s]))', { step: 2 }],
     ['sum(count_over_time({service_name="checkout"}[10s]))', { instant: true }],
+    // label filters pre-filtered in storage (stream labels / metadata before a parser, top-level JSON keys after | json)
+    ['{env="prod"} | app="api"', {}],
+    ['{env=~".+"} | app=~"a.*" or cluster="B"', {}],
+    ['{service_name="checkout"} | order_id="o1"', {}],
+    ['{env="prod"} | trace_id="t1"', {}],
+    ['{app="api"} | json | level="error" or status >= 404', {}],
+    ['{app="api"} | json | status < 300, level!="warn"', {}],
+    ['{app="api"} | json | msg=~"b.*"', {}],
+    ['{app="api"} | json | app="api"', {}],
+    ['{app="api"} | json | status > 5 | __error__=""', {}],
     ['sum by (severity_text) (count_over_time({service_name="checkout"}[10s]))', { instant: true }],
   ];
   it.each(cases)('%s', async (query, o) => {

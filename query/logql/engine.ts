@@ -7,9 +7,9 @@
 // steps run start, start+step, ... <= end; log queries read [start, end).
 import { FleetwatchError } from '../../core/index.ts';
 import { SqlBuilder, RowBinaryReader, type Store } from '../../storage/index.ts';
-import type { Expr, LabelMatcher, LogSelector, MetricExpr, RangeAggregation, Stage, VectorAggregation } from './ast.ts';
+import type { Expr, LabelFilterExpr, LabelMatcher, LogSelector, MetricExpr, RangeAggregation, Stage, VectorAggregation } from './ast.ts';
 import { createReader, likeEscape, mapStorageError, TENANT_LABEL, type Reader, type StreamRef } from './reader.ts';
-import { compilePipeline, ERR_SAMPLE, ERROR_LABEL, LabelsBuilder, labelsKey, matcherFn, type Entry, type Pipeline, compileLabelFilter } from './pipeline.ts';
+import { compilePipeline, ERR_SAMPLE, ERROR_LABEL, LabelsBuilder, labelsKey, matcherFn, type Entry, type Pipeline, compileLabelFilter, labelFilterNames } from './pipeline.ts';
 import { regexLiteral, sqlRegex } from './regex.ts';
 import { parsePatternExpr, patternLiterals } from './pattern.ts';
 import { parseGoDurationNs, goDurationError, parseHumanBytes, parseGoFloat } from './units.ts';
@@ -97,13 +97,37 @@ interface SelectorPlan {
   readonly pipeline: Pipeline | null;
 }
 
-/** Splits a pipeline into what ClickHouse filters and what runs here. */
-export function planSelector(sel: LogSelector, pushdown: boolean): SelectorPlan {
+/**
+ * Splits a pipeline into what ClickHouse filters and what runs here. Line
+ * filters before any stage that rewrites the line run in ClickHouse alone.
+ * Label filters always run here, but when ClickHouse can tell that a row
+ * cannot pass one, it drops the row first (a superset prefilter):
+ *  - before any parser, a label is structured metadata or the stream's:
+ *    the filter is decided per stream here, rows with metadata of that
+ *    name are kept for the exact check;
+ *  - after `| json` (and only line filters / label filters), a simple
+ *    label name can only come from the top-level JSON key: ClickHouse's
+ *    JSONExtract drops rows whose value certainly fails; anything it cannot
+ *    read (invalid JSON, other types, escapes it reads differently) is kept.
+ */
+export function planSelector(sel: LogSelector, pushdown: boolean, streams: readonly StreamRef[] = []): SelectorPlan {
   const sqlParts: ((q: SqlBuilder) => string)[] = [];
   const tsStages: Stage[] = [];
   let lineChanged = false;
+  // what a label can be at this point: 'stream' (stream or metadata), 'json' (also a top-level JSON key), 'unknown'
+  let labels: 'stream' | 'json' | 'unknown' = 'stream';
   for (const s of sel.pipeline) {
     if (LINE_MUTATORS.has(s.kind)) lineChanged = true;
+    if (s.kind === 'label_filter') {
+      tsStages.push(s);
+      if (pushdown && labels !== 'unknown') {
+        const pre = labels === 'stream' ? streamLabelPrefilter(s.expr, streams) : jsonLabelPrefilter(s.expr, streams);
+        if (pre) sqlParts.push(pre);
+      }
+      continue;
+    }
+    if (s.kind === 'json' && s.params.length === 0 && !lineChanged && labels !== 'unknown') labels = 'json';
+    else if (s.kind !== 'line_filter') labels = 'unknown';
     if (!pushdown || lineChanged || s.kind !== 'line_filter' || s.ip) {
       tsStages.push(s);
       continue;
@@ -117,6 +141,81 @@ export function planSelector(sel: LogSelector, pushdown: boolean): SelectorPlan 
     tsStages,
     pipeline: tsStages.length ? compilePipeline(tsStages) : null,
   };
+}
+
+/** Label names a filter reads; undefined when one is an internal (__...) label. */
+function filterNames(f: LabelFilterExpr): string[] | undefined {
+  const names = labelFilterNames(f);
+  return names.some((n) => n.startsWith('__')) ? undefined : [...new Set(names)];
+}
+
+/** SQL: the row has structured metadata `name` (trace/span ids live in their own columns). */
+function hasMetadataSql(q: SqlBuilder, name: string): string {
+  const m = `mapContains(metadata, ${q.param('String', name)})`;
+  return name === 'trace_id' || name === 'span_id' ? `(${m} OR ${name} != '')` : m;
+}
+
+function fpsSql(q: SqlBuilder, fps: readonly bigint[]): string {
+  return fps.length ? `stream_fingerprint IN ${q.param('Array(UInt64)', fps)}` : '0';
+}
+
+/** Before any parser: decide the filter on each stream's labels; metadata rows are kept. */
+function streamLabelPrefilter(f: LabelFilterExpr, streams: readonly StreamRef[]): ((q: SqlBuilder) => string) | undefined {
+  const names = filterNames(f);
+  if (!names || streams.length === 0) return undefined;
+  const test = compileLabelFilter(f);
+  const lb = new LabelsBuilder();
+  const pass: bigint[] = [];
+  for (const s of streams) {
+    lb.reset(s.labels, undefined);
+    if (test(lb)) pass.push(s.fp);
+  }
+  if (pass.length === streams.length) return undefined;
+  return (q) => `(${[...names.map((n) => hasMetadataSql(q, n)), fpsSql(q, pass)].join(' OR ')})`;
+}
+
+const SIMPLE_NAME = /^[A-Za-z][A-Za-z0-9]*$/;
+
+/** After `| json`: ClickHouse drops rows whose top-level JSON value certainly fails the filter. */
+function jsonLabelPrefilter(f: LabelFilterExpr, streams: readonly StreamRef[]): ((q: SqlBuilder) => string) | undefined {
+  const leaf = (g: LabelFilterExpr): ((q: SqlBuilder) => string) | undefined => {
+    switch (g.kind) {
+      case 'and':
+      case 'or': {
+        const l = leaf(g.left);
+        const r = leaf(g.right);
+        if (g.kind === 'or') return l && r ? (q) => `(${l(q)} OR ${r(q)})` : undefined;
+        if (l && r) return (q) => `(${l(q)} AND ${r(q)})`;
+        return l ?? r;
+      }
+      case 'string':
+      case 'number': {
+        const name = g.kind === 'string' ? g.matcher.name : g.name;
+        if (!SIMPLE_NAME.test(name)) return undefined;
+        // a stream label or metadata of that name wins over the JSON key: keep those rows
+        const owned = streams.filter((s) => s.labels.map.has(name)).map((s) => s.fp);
+        return (q) => {
+          const key = q.param('String', name);
+          let test: string;
+          if (g.kind === 'string') {
+            const v = `JSONExtractString(body, ${key})`;
+            const m = g.matcher;
+            const cmp =
+              m.op === '=' ? `${v} = ${q.param('String', m.value)}` : m.op === '!=' ? `${v} != ${q.param('String', m.value)}` : `${m.op === '!~' ? 'NOT ' : ''}match(${v}, ${q.param('String', sqlRegex(m.value, { anchored: true }))})`;
+            test = `(JSONType(body, ${key}) != 'String' OR ${cmp})`;
+          } else {
+            const op = g.op === '==' ? '=' : g.op;
+            test = `(JSONType(body, ${key}) NOT IN ('Int64', 'UInt64', 'Double') OR JSONExtractFloat(body, ${key}) ${op} ${q.param('Float64', g.value)})`;
+          }
+          return `(${hasMetadataSql(q, name)} OR ${fpsSql(q, owned)} OR ${test})`;
+        };
+      }
+      default:
+        return undefined;
+    }
+  };
+  if (!filterNames(f)) return undefined;
+  return leaf(f);
 }
 
 /** SQL for a line filter: exact when ClickHouse decides it alone, else a necessary condition. */
@@ -258,7 +357,7 @@ export function createEngine(opts: EngineOptions): Engine {
     const streams = await streamsFor(req.tenants, sel, req.startNs, req.endNs, req.signal);
     stats.streams += streams.length;
     if (streams.length === 0 || req.limit <= 0) return [];
-    const plan = planSelector(sel, pushdown);
+    const plan = planSelector(sel, pushdown, streams);
     const idx = streamIndex(streams);
     const backward = req.direction === 'backward';
     const order = backward ? 'DESC' : 'ASC';
@@ -292,7 +391,7 @@ export function createEngine(opts: EngineOptions): Engine {
 
     let lo = req.startNs;
     let hi = req.endNs; // [lo, hi)
-    let batch = plan.pipeline || interval > 0n ? Math.max(1000, req.limit * 4) : req.limit;
+    let batch = plan.pipeline || interval > 0n ? Math.max(1000, req.limit * 2) : req.limit;
     const fetch = async (from: bigint, to: bigint, limit: number | undefined): Promise<Row[]> => {
       const q = new SqlBuilder();
       q.add(`SELECT ${ROW_COLUMNS} FROM ${db}.logs`);
@@ -303,8 +402,13 @@ export function createEngine(opts: EngineOptions): Engine {
       stats.queries++;
       return rows;
     };
-    while (lo < hi && taken < req.limit) {
+    if (!plan.pipeline && interval === 0n) {
+      // ClickHouse decided everything: its LIMIT is the answer
+      for (const row of await fetch(lo, hi, req.limit)) take(row);
+    }
+    while (lo < hi && taken < req.limit && (plan.pipeline || interval > 0n)) {
       req.signal?.throwIfAborted();
+      const before = taken;
       const rows = await fetch(lo, hi, batch);
       if (rows.length < batch) {
         for (let i = 0; i < rows.length && taken < req.limit; i++) take(rows[i] as Row);
@@ -314,9 +418,11 @@ export function createEngine(opts: EngineOptions): Engine {
       const boundary = (rows[rows.length - 1] as Row).tsNs;
       let cut = rows.length;
       while (cut > 0 && (rows[cut - 1] as Row).tsNs === boundary) cut--;
+      let seen = cut;
       if (cut === 0) {
         // the whole batch shares one timestamp: read that instant whole, then move past it
         const same = await fetch(boundary, boundary + 1n, undefined);
+        seen = same.length;
         for (let i = 0; i < same.length && taken < req.limit; i++) take(same[i] as Row);
         if (backward) hi = boundary;
         else lo = boundary + 1n;
@@ -325,7 +431,10 @@ export function createEngine(opts: EngineOptions): Engine {
         if (backward) hi = boundary + 1n;
         else lo = boundary;
       }
-      batch = Math.min(batch * 2, 100_000);
+      // size the next batch from what this one yielded
+      const rate = (taken - before) / Math.max(1, seen);
+      const want = rate > 0 ? Math.ceil(((req.limit - taken) / rate) * 1.5) : batch * 4;
+      batch = Math.min(100_000, Math.max(1000, want));
     }
     stats.entriesReturned += taken;
     // streams sorted by their labels, as Loki does
@@ -654,7 +763,7 @@ export function createEngine(opts: EngineOptions): Engine {
     const hi = (ctx.times[steps - 1] as bigint) - BigInt(node.offsetNs);
     const streams = await streamsFor(ctx.req.tenants, node.selector, lo, hi, ctx.req.signal);
     ctx.stats.streams += streams.length;
-    const plan = planSelector(node.selector, pushdown);
+    const plan = planSelector(node.selector, pushdown, streams);
     let m: Matrix;
     if (streams.length === 0) m = { steps, series: [] };
     else if (pushable(node, plan)) m = (await evalRangeSql(node, ctx, streams, plan, groupBy)) ?? (await evalRangeTs(node, ctx, streams, plan));
@@ -706,7 +815,7 @@ export function createEngine(opts: EngineOptions): Engine {
         const groupBy = sumPushdown(e);
         if (groupBy && e.expr.kind === 'range') {
           const plan = planSelector(e.expr.selector, pushdown);
-          if (pushable(e.expr, plan)) {
+          if (pushable(e.expr, plan) && plan.tsStages.length === 0) {
             const m = await evalRange(e.expr, ctx, groupBy);
             // already one series per group; re-aggregate to merge label sets that collapsed
             return aggregate(m, 'sum', undefined, e.grouping);
