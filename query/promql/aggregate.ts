@@ -5,9 +5,9 @@
 // per-step state lives in typed arrays, and each group's members are folded
 // in input order so floating-point results match Prometheus's.
 import type { Labels } from '../../core/index.ts';
-import type { AggregateExpr, Expr } from './ast.ts';
+import { unwrapParens, type AggregateExpr, type Expr } from './ast.ts';
 import { execError } from './errors.ts';
-import { unwrapParens, type Evaluator } from './evaluator.ts';
+import type { Evaluator } from './evaluator.ts';
 import { formatFloatF, formatFloatG } from './go-strconv.ts';
 import { LabelSetIndex, METRIC_NAME, keepLabels, removeLabels, setLabel } from './label-set.ts';
 import { goMax, goMin } from './instant-functions.ts';

@@ -221,6 +221,12 @@ export function documentedType(t: ValueType | 'none'): string {
   }
 }
 
+/** The expression inside any number of parentheses (Prometheus unwrapParenExpr). */
+export function unwrapParens(e: Expr): Expr {
+  while (e.type === 'ParenExpr') e = e.expr;
+  return e;
+}
+
 /** Calls `visit` for `e` and every sub-expression, parents first, with the ancestor path. */
 export function walkExpr(e: Expr, visit: (node: Expr, path: readonly Expr[]) => void, path: Expr[] = []): void {
   visit(e, path);

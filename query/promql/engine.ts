@@ -5,9 +5,9 @@
 // Limits as Prometheus: max samples in memory, 11,000 points per series for
 // range queries, a timeout and caller cancellation (AbortSignal).
 import type { Labels } from '../../core/index.ts';
-import { typeOf, walkExpr, documentedType, type Expr, type VectorSelector } from './ast.ts';
+import { typeOf, unwrapParens, walkExpr, documentedType, type Expr, type VectorSelector } from './ast.ts';
 import { PromqlError, abortError, badData, isPromqlError } from './errors.ts';
-import { Evaluator, QueryContext, unwrapParens, type EvalLimits } from './evaluator.ts';
+import { Evaluator, QueryContext, type EvalLimits } from './evaluator.ts';
 import { formatQuery } from './format.ts';
 import { UNSUPPORTED_FUNCTIONS } from './functions-table.ts';
 import { compareLabels } from './label-set.ts';

@@ -7,7 +7,7 @@
 // Prometheus's step-invariant wrapping computes).
 import type { Labels } from '../../core/index.ts';
 import { Annotations } from './annotations.ts';
-import type { AtModifier, Call, Duration, Expr, MatrixSelector, SubqueryExpr, VectorSelector } from './ast.ts';
+import { unwrapParens, type AtModifier, type Call, type Duration, type Expr, type MatrixSelector, type SubqueryExpr, type VectorSelector } from './ast.ts';
 import { evalAggregate } from './aggregate.ts';
 import { evalBinary } from './binary.ts';
 import { abortError, badData, tooManySamples } from './errors.ts';
@@ -157,11 +157,6 @@ function floorDiv(x: number, y: number): number {
   if (q * y > x) q--;
   else if ((q + 1) * y <= x) q++;
   return q;
-}
-
-export function unwrapParens(e: Expr): Expr {
-  while (e.type === 'ParenExpr') e = e.expr;
-  return e;
 }
 
 export function pointsOf(v: Value): number {

@@ -5,10 +5,9 @@
 // sample values drop the metric name, as Prometheus 3.x does without the
 // delayed-name-removal feature.
 import type { Labels } from '../../core/index.ts';
-import type { Call, Expr, StringLiteral } from './ast.ts';
+import { unwrapParens, type Call, type Expr, type StringLiteral } from './ast.ts';
 import { execError } from './errors.ts';
 import type { Evaluator } from './evaluator.ts';
-import { unwrapParens } from './evaluator.ts';
 import { formatFloatG, parseGoFloat } from './go-strconv.ts';
 import { LabelSetIndex, METRIC_NAME, compareLabels, dropMetricName, getLabel, removeLabels, setLabel } from './label-set.ts';
 import { bucketFraction, bucketQuantile, type Bucket } from './quantile.ts';
