@@ -34,11 +34,15 @@ function paramStats(values: Float64Array): { max: number; min: number; hasNaN: b
   return { max, min, hasNaN };
 }
 
-/** The labels an input series is grouped by and the output carries (generateGroupingLabels). */
-function groupingLabels(l: Labels, grouping: readonly string[], without: boolean): Labels {
-  if (without) return removeLabels(l, new Set([...grouping, METRIC_NAME]));
-  if (grouping.length === 0) return { names: [], values: [] };
-  return keepLabels(l, new Set(grouping));
+/** The labels an input series is grouped by and the output carries (Prometheus generateGroupingLabels). */
+function grouper(grouping: readonly string[], without: boolean): (l: Labels) => Labels {
+  if (without) {
+    const drop = new Set([...grouping, METRIC_NAME]);
+    return (l) => removeLabels(l, drop);
+  }
+  if (grouping.length === 0) return () => ({ names: [], values: [] });
+  const keep = new Set(grouping);
+  return (l) => keepLabels(l, keep);
 }
 
 interface Groups {
@@ -49,8 +53,9 @@ interface Groups {
 function groupSeries(series: readonly StepSeries[], grouping: readonly string[], without: boolean): Groups {
   const index = new LabelSetIndex();
   const members: number[][] = [];
+  const groupOf = grouper(grouping, without);
   series.forEach((s, k) => {
-    const id = index.idOf(groupingLabels(s.labels, grouping, without));
+    const id = index.idOf(groupOf(s.labels));
     if (id === members.length) members.push([]);
     (members[id] as number[]).push(k);
   });
@@ -374,12 +379,13 @@ async function countValues(ev: Evaluator, e: AggregateExpr): Promise<Value> {
   const input = (await ev.evalVector(e.expr)).series;
   const grouping = e.without ? e.grouping : [...e.grouping, labelName];
   const merger = new SeriesMerger(n);
+  const groupOf = grouper(grouping, e.without);
   for (let i = 0; i < n; i++) {
     const counts = new Map<StepSeries, number>();
     for (const s of input) {
       if (!s.present[i]) continue;
       const withValue = setLabel(s.labels, labelName, formatFloatF(s.values[i] as number));
-      const out = merger.get(groupingLabels(withValue, grouping, e.without));
+      const out = merger.get(groupOf(withValue));
       counts.set(out, (counts.get(out) ?? 0) + 1);
     }
     for (const [out, c] of counts) SeriesMerger.set(out, i, c);

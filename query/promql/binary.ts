@@ -78,10 +78,18 @@ function elemBinop(op: BinaryOp, l: number, r: number): void {
   }
 }
 
-/** Labels a series is matched on: on(...) keeps those labels; ignoring(...) drops them and the name. */
-export function matchSignature(l: Labels, m: VectorMatching): Labels {
-  if (m.on) return keepLabels(l, new Set(m.labels));
-  return removeLabels(l, new Set([...m.labels, METRIC_NAME]));
+/**
+ * Labels a series is matched on: on(...) keeps those labels; ignoring(...)
+ * drops them and the name. Also Prometheus's labels.MatchLabels, which names
+ * the match group in error messages.
+ */
+export function matchSignature(m: VectorMatching): (l: Labels) => Labels {
+  if (m.on) {
+    const keep = new Set(m.labels);
+    return (l) => keepLabels(l, keep);
+  }
+  const drop = new Set([...m.labels, METRIC_NAME]);
+  return (l) => removeLabels(l, drop);
 }
 
 export async function evalBinary(ev: Evaluator, e: BinaryExpr): Promise<Value> {
@@ -157,7 +165,8 @@ function presenceBySig(series: readonly StepSeries[], sigOf: Int32Array, nSig: n
 
 function signatures(sides: ReadonlyArray<readonly StepSeries[]>, m: VectorMatching): { sigs: Int32Array[]; index: LabelSetIndex } {
   const index = new LabelSetIndex();
-  const sigs = sides.map((side) => Int32Array.from(side, (s) => index.idOf(matchSignature(s.labels, m))));
+  const sig = matchSignature(m);
+  const sigs = sides.map((side) => Int32Array.from(side, (s) => index.idOf(sig(s.labels))));
   return { sigs, index };
 }
 
@@ -193,19 +202,17 @@ function setOp(op: BinaryOp, lhs: readonly StepSeries[], rhs: readonly StepSerie
   return merger.result();
 }
 
-/** resultMetric: the output labels of a matched pair (lhs = the "many" side after swapping). */
-function resultMetric(l: Labels, r: Labels, op: BinaryOp, m: VectorMatching, returnBool: boolean): Labels {
-  let out = l;
-  if (returnBool || changesMetricSchema(op)) out = dropMetricName(out);
-  if (m.card === 'one-to-one') out = m.on ? keepLabels(out, new Set(m.labels)) : removeLabels(out, new Set(m.labels));
-  // group_x(extra) copies labels from the "one" side (an empty value removes the label).
-  for (const name of m.include) out = setLabel(out, name, getLabel(r, name));
-  return out;
-}
-
-/** Prometheus labels.MatchLabels: the labels named by on(...), or all but ignoring(...) and the name. */
-function matchedLabels(l: Labels, m: VectorMatching): Labels {
-  return matchSignature(l, m);
+/** Prometheus resultMetric: the output labels of a matched pair (l = the "many" side after swapping). */
+function resultMetricFn(op: BinaryOp, m: VectorMatching, returnBool: boolean): (l: Labels, r: Labels) => Labels {
+  const dropName = returnBool || changesMetricSchema(op);
+  const matching = new Set(m.labels);
+  return (l, r) => {
+    let out = dropName ? dropMetricName(l) : l;
+    if (m.card === 'one-to-one') out = m.on ? keepLabels(out, matching) : removeLabels(out, matching);
+    // group_x(extra) copies labels from the "one" side (an empty value removes the label).
+    for (const name of m.include) out = setLabel(out, name, getLabel(r, name));
+    return out;
+  };
 }
 
 function vectorBinop(e: BinaryExpr, lhs: readonly StepSeries[], rhs: readonly StepSeries[], m: VectorMatching, n: number): StepSeries[] {
@@ -229,6 +236,8 @@ function vectorBinop(e: BinaryExpr, lhs: readonly StepSeries[], rhs: readonly St
   const pairOut = new Map<number, StepSeries>();
   const merger = new SeriesMerger(n);
   const oneSide = oneToMany ? 'left' : 'right';
+  const resultMetric = resultMetricFn(op, m, returnBool);
+  const matchedLabels = matchSignature(m);
 
   for (let i = 0; i < n; i++) {
     // Nothing can match when a side is empty at this step (and no duplicate check runs).
@@ -242,7 +251,7 @@ function vectorBinop(e: BinaryExpr, lhs: readonly StepSeries[], rhs: readonly St
           const b = labelsToString((R[c] as StepSeries).labels);
           const [d1, d2] = a > b ? [b, a] : [a, b];
           throw execError(
-            `found duplicate series for the match group ${labelsToString(matchedLabels((R[r] as StepSeries).labels, m))} on the ${oneSide} hand-side of the operation: [${d1}, ${d2}];many-to-many matching not allowed: matching labels must be unique on one side`,
+            `found duplicate series for the match group ${labelsToString(matchedLabels((R[r] as StepSeries).labels))} on the ${oneSide} hand-side of the operation: [${d1}, ${d2}];many-to-many matching not allowed: matching labels must be unique on one side`,
           );
         }
         c = r;
@@ -265,7 +274,7 @@ function vectorBinop(e: BinaryExpr, lhs: readonly StepSeries[], rhs: readonly St
       const key = l * R.length + r;
       let out = pairOut.get(key);
       if (!out) {
-        out = merger.get(resultMetric(ls.labels, rs.labels, op, m, returnBool));
+        out = merger.get(resultMetric(ls.labels, rs.labels));
         pairOut.set(key, out);
       }
       if (m.card === 'one-to-one') {

@@ -35,7 +35,7 @@ export interface SelectRequest {
 
 /** One series' samples, sorted by time with unique timestamps. Values may hold staleness markers. */
 export interface SeriesSet {
-  /** Name-sorted, including `__name__`. */
+  /** Name-sorted, including `__name__`, without empty values (Prometheus never stores an empty label). */
   readonly labels: Labels;
   readonly timestampsMs: Float64Array;
   readonly values: Float64Array;
