@@ -35,9 +35,9 @@ export interface LokiQueryApiDeps {
   readonly config: Config;
   readonly store: Store;
   readonly registry: MetricsRegistry;
-  /** Loki's max_entries_limit_per_query (default 5000) */
+  /** Loki's max_entries_limit_per_query (default: query.maxEntriesLimit) */
   readonly maxEntriesLimit?: number;
-  /** ClickHouse max_bytes_to_read per storage query; 0 = unlimited */
+  /** ClickHouse max_bytes_to_read per storage query (default: query.maxBytesRead; 0 = unlimited) */
   readonly maxBytesRead?: number;
   /** tail poll period (default 1 s) */
   readonly tailPollMs?: number;
@@ -74,10 +74,10 @@ function selectorOf(text: string): LogSelector {
 
 export function registerLokiQueryApi(app: FastifyInstance, deps: LokiQueryApiDeps): { engine: Engine } {
   const { config, store, registry } = deps;
-  const maxEntries = deps.maxEntriesLimit ?? 5000;
+  const maxEntries = deps.maxEntriesLimit ?? config.query.maxEntriesLimit;
   const engine = createEngine({
     store,
-    limits: { maxStreams: config.query.maxSeries, maxSeries: config.query.maxSeries, timeoutMs: config.query.timeoutMs, maxBytesRead: deps.maxBytesRead ?? 0 },
+    limits: { maxStreams: config.query.maxSeries, maxSeries: config.query.maxSeries, timeoutMs: config.query.timeoutMs, maxBytesRead: deps.maxBytesRead ?? config.query.maxBytesRead },
   });
   const tenancy = { defaultTenant: config.tenancy.defaultTenant, requireTenant: config.tenancy.requireTenant };
   const db = ident(store.database);
@@ -103,7 +103,8 @@ export function registerLokiQueryApi(app: FastifyInstance, deps: LokiQueryApiDep
         queries.inc({ endpoint, outcome: 'ok' });
         return out;
       } catch (e) {
-        const err = ac.signal.aborted && !isFleetwatchError(e) && !(e instanceof LogqlParseError) ? ac.signal.reason : e;
+        // storage reports an abort as a cancellation; the reason says whether it was our timeout
+        const err = ac.signal.aborted && !(e instanceof LogqlParseError) ? ac.signal.reason : e;
         queries.inc({ endpoint, outcome: lokiError(err).status < 500 ? 'user_error' : 'error' });
         return sendError(reply, err);
       } finally {

@@ -266,6 +266,32 @@ describe('requests and errors', () => {
     expect(r.body).toMatch(msg);
   });
 
+  it('limits: max series, max bytes read, timeout', async () => {
+    const limited = async (query: Record<string, unknown>): Promise<FastifyInstance> => {
+      const registry = createRegistry('limited');
+      const a = createHttpApp({ logLevel: 'silent', maxRequestBytes: 1 << 20, registry, isReady: () => true });
+      registerLokiQueryApi(a, { config: loadConfig({ fileObject: { query } }), store, registry });
+      return a;
+    };
+    const call = async (a: FastifyInstance, params: Record<string, string>): Promise<{ status: number; body: string }> => {
+      const r = await a.inject({ method: 'GET', url: `/loki/api/v1/query_range?${qs(params)}` });
+      return { status: r.statusCode, body: r.body };
+    };
+    const few = await limited({ maxSeries: 1 });
+    const series = await call(few, { query: 'count_over_time({env=~".+"}[10m])', start: START, end: END, step: '600' });
+    expect(series.status).toBe(400);
+    expect(series.body).toMatch(/^maximum number of (series|streams) \(1\) reached for a single query/);
+    const small = await limited({ maxBytesRead: 1 });
+    const bytes = await call(small, { query: '{app="api"} |= "boom"', start: START, end: END });
+    expect(bytes.status).toBe(400);
+    expect(bytes.body).toMatch(/^the query would read too many bytes/);
+    const quick = await limited({ timeoutMs: 1 });
+    const slow = await call(quick, { query: 'sum by (app) (count_over_time({env=~".+"} |~ "(a|b)+c" [10m]))', start: START, end: END, step: '600' });
+    expect(slow.status).toBe(504);
+    expect(slow.body).toMatch(/^request timed out/);
+    await Promise.all([few.close(), small.close(), quick.close()]);
+  });
+
   it('buildinfo', async () => {
     const j = (await get('/loki/api/v1/status/buildinfo', {})).json();
     expect(Object.keys(j).sort()).toEqual(['branch', 'buildDate', 'buildUser', 'goVersion', 'revision', 'version']);

@@ -95,6 +95,8 @@ interface SelectorPlan {
   /** stages left for TypeScript, in order */
   readonly tsStages: Stage[];
   readonly pipeline: Pipeline | null;
+  /** label filters are pre-filtered in SQL */
+  readonly prefiltered: boolean;
 }
 
 /**
@@ -114,6 +116,7 @@ export function planSelector(sel: LogSelector, pushdown: boolean, streams: reado
   const sqlParts: ((q: SqlBuilder) => string)[] = [];
   const tsStages: Stage[] = [];
   let lineChanged = false;
+  let prefiltered = false;
   // what a label can be at this point: 'stream' (stream or metadata), 'json' (also a top-level JSON key), 'unknown'
   let labels: 'stream' | 'json' | 'unknown' = 'stream';
   for (const s of sel.pipeline) {
@@ -122,7 +125,10 @@ export function planSelector(sel: LogSelector, pushdown: boolean, streams: reado
       tsStages.push(s);
       if (pushdown && labels !== 'unknown') {
         const pre = labels === 'stream' ? streamLabelPrefilter(s.expr, streams) : jsonLabelPrefilter(s.expr, streams);
-        if (pre) sqlParts.push(pre);
+        if (pre) {
+          sqlParts.push(pre);
+          prefiltered = true;
+        }
       }
       continue;
     }
@@ -140,6 +146,7 @@ export function planSelector(sel: LogSelector, pushdown: boolean, streams: reado
     conds: (q) => sqlParts.map((f) => f(q)),
     tsStages,
     pipeline: tsStages.length ? compilePipeline(tsStages) : null,
+    prefiltered,
   };
 }
 
@@ -197,15 +204,18 @@ function jsonLabelPrefilter(f: LabelFilterExpr, streams: readonly StreamRef[]): 
         return (q) => {
           const key = q.param('String', name);
           let test: string;
+          // one JSON read per row: ClickHouse merges the identical calls below
           if (g.kind === 'string') {
             const v = `JSONExtractString(body, ${key})`;
             const m = g.matcher;
             const cmp =
               m.op === '=' ? `${v} = ${q.param('String', m.value)}` : m.op === '!=' ? `${v} != ${q.param('String', m.value)}` : `${m.op === '!~' ? 'NOT ' : ''}match(${v}, ${q.param('String', sqlRegex(m.value, { anchored: true }))})`;
-            test = `(JSONType(body, ${key}) != 'String' OR ${cmp})`;
+            // '' is also what a missing key, a non-string or a bad line read as: keep those
+            test = `(${v} = '' OR ${cmp})`;
           } else {
             const op = g.op === '==' ? '=' : g.op;
-            test = `(JSONType(body, ${key}) NOT IN ('Int64', 'UInt64', 'Double') OR JSONExtractFloat(body, ${key}) ${op} ${q.param('Float64', g.value)})`;
+            // a raw value that is not a plain number (a string, null, an object, nothing) is kept
+            test = `ifNull(toFloat64OrNull(JSONExtractRaw(body, ${key})) ${op} ${q.param('Float64', g.value)}, 1)`;
           }
           return `(${hasMetadataSql(q, name)} OR ${fpsSql(q, owned)} OR ${test})`;
         };
@@ -391,7 +401,8 @@ export function createEngine(opts: EngineOptions): Engine {
 
     let lo = req.startNs;
     let hi = req.endNs; // [lo, hi)
-    let batch = plan.pipeline || interval > 0n ? Math.max(1000, req.limit * 2) : req.limit;
+    // a prefilter in SQL makes most fetched rows pass: start small, grow by the observed rate
+    let batch = plan.pipeline || interval > 0n ? (plan.prefiltered ? Math.max(200, req.limit * 2) : Math.max(1000, req.limit * 4)) : req.limit;
     const fetch = async (from: bigint, to: bigint, limit: number | undefined): Promise<Row[]> => {
       const q = new SqlBuilder();
       q.add(`SELECT ${ROW_COLUMNS} FROM ${db}.logs`);

@@ -107,7 +107,7 @@ export function createReader(store: Store, limits: ReaderLimits): Reader {
 export function mapStorageError(e: unknown): unknown {
   const msg = (e as Error)?.message ?? '';
   if (/TOO_MANY_BYTES|Limit for \(uncompressed\) bytes to read exceeded|max_bytes_to_read/i.test(msg)) {
-    return new FleetwatchError('FW_ERR_QUERY_TOO_LARGE', 'query would read too many bytes');
+    return new FleetwatchError('FW_ERR_QUERY_TOO_LARGE', 'the query would read too many bytes; consider adding more specific stream selectors or reduce the time range of the query');
   }
   if (/TIMEOUT_EXCEEDED|Timeout exceeded/i.test(msg)) return new FleetwatchError('FW_ERR_QUERY_TIMEOUT', 'request timed out, decrease the duration of the request or add more label matchers (prefer exact match over regex match) to reduce the amount of data processed');
   return e;
