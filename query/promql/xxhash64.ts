@@ -1,5 +1,7 @@
-// XXH64 (seed 0) of a label set in Prometheus's labels.Hash() byte layout
-// (name 0xff value 0xff ...). limit_ratio() picks series by this hash, so
+// XXH64 (seed 0) of a label set in the byte layout Prometheus 3's default
+// labels implementation hashes (model/labels/labels_stringlabels.go: each
+// name and value prefixed by its length, one byte below 255, else 0xff and
+// three bytes little-endian). limit_ratio() picks series by this hash, so
 // using the same function selects the same series as Prometheus does.
 // Spec: https://github.com/Cyan4973/xxHash/blob/dev/doc/xxhash_spec.md
 import type { Labels } from '../../core/index.ts';
@@ -72,22 +74,29 @@ export function xxhash64(b: Uint8Array): bigint {
 
 const encoder = new TextEncoder();
 
-/** Prometheus labels.Labels.Hash(). */
+/** Prometheus labels.Labels.Hash() (stringlabels build, the default). */
 export function prometheusLabelsHash(l: Labels): bigint {
   const parts: Uint8Array[] = [];
   let len = 0;
   for (let i = 0; i < l.names.length; i++) {
-    const n = encoder.encode(l.names[i] as string);
-    const v = encoder.encode(l.values[i] as string);
-    parts.push(n, v);
-    len += n.length + v.length + 2;
+    for (const str of [l.names[i] as string, l.values[i] as string]) {
+      const b = encoder.encode(str);
+      parts.push(b);
+      len += b.length + (b.length < 255 ? 1 : 4);
+    }
   }
   const buf = new Uint8Array(len);
   let off = 0;
-  for (let i = 0; i < parts.length; i++) {
-    buf.set(parts[i] as Uint8Array, off);
-    off += (parts[i] as Uint8Array).length;
-    buf[off++] = 0xff;
+  for (const b of parts) {
+    if (b.length < 255) buf[off++] = b.length;
+    else {
+      buf[off++] = 255;
+      buf[off++] = b.length & 0xff;
+      buf[off++] = (b.length >> 8) & 0xff;
+      buf[off++] = (b.length >> 16) & 0xff;
+    }
+    buf.set(b, off);
+    off += b.length;
   }
   return xxhash64(buf);
 }
