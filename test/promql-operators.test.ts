@@ -1,7 +1,7 @@
 // Binary and unary operators and vector matching, table-driven. Semantics
 // follow the Prometheus documentation (querying/operators) and the cases of
 // Prometheus's promql/promqltest/testdata/operators.test, re-expressed here.
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { harness, inst, load, rng, fails, runCase, caseName, type Block } from './helpers/promql.ts';
 
 const HTTP = `
@@ -438,3 +438,21 @@ for (const b of blocks) {
     for (const c of b.cases) it(caseName(c), () => runCase(h, c));
   });
 }
+
+describe('operators: native-histogram bucket trimming on floats', () => {
+  const h = harness(load('5m', 'm{a="1"} 1\nm{a="2"} 2\nn{a="1"} 3'));
+  const info = 'PromQL info: incompatible sample types encountered for binary operator "</": float </ float (1:1)';
+  it('vector </ scalar selects nothing, with an info annotation', async () => {
+    await runCase(h, inst('m </ 1', 0, [], { info }));
+  });
+  it('vector >/ vector selects nothing, with an info annotation', async () => {
+    await runCase(h, inst('m >/ n', 0, [], { info: /binary operator ">\/": float >\/ float \(1:1\)/ }));
+  });
+  it('scalar </ scalar is an execution error', async () => {
+    await runCase(h, fails('1 </ 2', 0, 'operator "</" not allowed for Scalar operations', 'execution'));
+  });
+  it('prints back', async () => {
+    const { exprToString, parseExpr } = await import('../query/promql/index.ts');
+    expect(exprToString(parseExpr('m </ on(a) n'))).toBe('m </ on (a) n');
+  });
+});

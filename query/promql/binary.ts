@@ -18,6 +18,10 @@ function changesMetricSchema(op: BinaryOp): boolean {
   return op === '+' || op === '-' || op === '*' || op === '/' || op === '^' || op === '%' || op === 'atan2';
 }
 
+function isTrimOp(op: BinaryOp): boolean {
+  return op === '</' || op === '>/';
+}
+
 function arith(op: BinaryOp, l: number, r: number): number {
   switch (op) {
     case '+':
@@ -64,11 +68,21 @@ function scalarBinop(op: BinaryOp, l: number, r: number): number {
   return arith(op, l, r);
 }
 
-// Scratch result of one element operation.
-const elem = { value: 0, keep: false };
+// Scratch result of one element operation; `incompatible` marks a trim of a float.
+const elem = { value: 0, keep: false, incompatible: false };
 
-/** vectorElemBinop for floats: arithmetic keeps the result, comparisons keep the left value if true. */
+/**
+ * vectorElemBinop for floats: arithmetic keeps the result, comparisons keep
+ * the left value if true; bucket trimming applies to native histograms only,
+ * so a float pair yields nothing (and an info annotation).
+ */
 function elemBinop(op: BinaryOp, l: number, r: number): void {
+  if (isTrimOp(op)) {
+    elem.value = 0;
+    elem.keep = false;
+    elem.incompatible = true;
+    return;
+  }
   if (isComparisonOp(op)) {
     elem.value = l;
     elem.keep = compare(op, l, r);
@@ -97,6 +111,8 @@ export async function evalBinary(ev: Evaluator, e: BinaryExpr): Promise<Value> {
   const rt = typeOf(e.rhs);
   const n = ev.grid.n;
   if (lt === 'scalar' && rt === 'scalar') {
+    // Prometheus scalarBinop has no trimming.
+    if (isTrimOp(e.op)) throw execError(`operator ${JSON.stringify(e.op)} not allowed for Scalar operations`);
     const l = (await ev.evalScalar(e.lhs)).values;
     const r = (await ev.evalScalar(e.rhs)).values;
     const values = new Float64Array(n);
@@ -108,7 +124,10 @@ export async function evalBinary(ev: Evaluator, e: BinaryExpr): Promise<Value> {
     const rhs = (await ev.evalVector(e.rhs)).series;
     const m = e.matching as VectorMatching;
     if (isSetOp(e.op)) return { kind: 'vector', series: setOp(e.op, lhs, rhs, m, n) };
-    return { kind: 'vector', series: vectorBinop(e, lhs, rhs, m, n) };
+    elem.incompatible = false;
+    const out = vectorBinop(e, lhs, rhs, m, n);
+    if (elem.incompatible) ev.ctx.annotations.info(`incompatible sample types encountered for binary operator ${JSON.stringify(e.op)}: float ${e.op} float`, e.pos);
+    return { kind: 'vector', series: out };
   }
   // One side is a scalar.
   const swap = lt === 'scalar';
@@ -121,7 +140,10 @@ export async function evalBinary(ev: Evaluator, e: BinaryExpr): Promise<Value> {
     series = (await ev.evalVector(e.lhs)).series;
     scalar = (await ev.evalScalar(e.rhs)).values;
   }
-  return { kind: 'vector', series: vectorScalarBinop(e.op, series, scalar, swap, e.returnBool, n) };
+  elem.incompatible = false;
+  const out = vectorScalarBinop(e.op, series, scalar, swap, e.returnBool, n);
+  if (elem.incompatible) ev.ctx.annotations.info(`incompatible sample types encountered for binary operator ${JSON.stringify(e.op)}: float ${e.op} float`, e.pos);
+  return { kind: 'vector', series: out };
 }
 
 function vectorScalarBinop(op: BinaryOp, series: readonly StepSeries[], scalar: Float64Array, swap: boolean, returnBool: boolean, n: number): StepSeries[] {
@@ -269,6 +291,8 @@ function vectorBinop(e: BinaryExpr, lhs: readonly StepSeries[], rhs: readonly St
       const fl = oneToMany ? (rs.values[i] as number) : (ls.values[i] as number);
       const fr = oneToMany ? (ls.values[i] as number) : (rs.values[i] as number);
       elemBinop(op, fl, fr);
+      // Prometheus returns before its match checks when the pair cannot be combined.
+      if (isTrimOp(op)) continue;
       let value = elem.value;
       if (returnBool) value = elem.keep ? 1 : 0;
       const key = l * R.length + r;

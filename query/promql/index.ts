@@ -62,6 +62,7 @@ export type {
   Duration,
   DurationExpr,
   BinaryOp,
+  TrimOp,
   AggregateOp,
   Cardinality,
   VectorMatching,

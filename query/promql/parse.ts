@@ -280,6 +280,8 @@ const BINARY_OPS = new Map<number, BinaryOp>([
   [T_And, 'and'],
   [T_Or, 'or'],
   [T_Unless, 'unless'],
+  [T_TrimUpper, '</'],
+  [T_TrimLower, '>/'],
 ]);
 
 const AGGREGATE_OPS: ReadonlySet<string> = new Set(['sum', 'avg', 'min', 'max', 'count', 'group', 'stddev', 'stdvar', 'topk', 'bottomk', 'quantile', 'count_values', 'limitk', 'limit_ratio']);
@@ -682,7 +684,6 @@ class Builder {
     const lhsNode = ks[0] as Node;
     const rhsNode = ks[ks.length - 1] as Node;
     let op: BinaryOp | null = null;
-    let opNode: Node | null = null;
     let returnBool = false;
     let card: VectorMatching['card'] = 'one-to-one';
     let on = false;
@@ -690,12 +691,8 @@ class Builder {
     let include: string[] = [];
     for (const c of ks.slice(1, -1)) {
       const bop = BINARY_OPS.get(c.type.id);
-      if (bop) {
-        op = bop;
-        opNode = c;
-      } else if (c.type.id === T_TrimUpper || c.type.id === T_TrimLower) {
-        opNode = c;
-      } else if (c.type.id === T_BoolModifier) returnBool = true;
+      if (bop) op = bop;
+      else if (c.type.id === T_BoolModifier) returnBool = true;
       else if (c.type.id === T_MatchingModifierClause) {
         let seenGroup = false;
         for (const m of this.kids(c)) {
@@ -718,12 +715,8 @@ class Builder {
     }
     const pos = this.pos(n);
     if (!op) {
-      // </ and >/ trim native-histogram buckets; with float samples they select nothing.
-      const lhs = this.expr(lhsNode);
-      const rhs = buildRhs(rhsNode);
-      const trim = opNode ? this.text(opNode) : '</';
-      this.err(opNode ? this.pos(opNode) : pos, `operator ${goQuote(trim)} (native histogram bucket trimming) is not supported by this engine`);
-      return { type: 'BinaryExpr', op: '+', lhs, rhs, returnBool, matching: null, pos };
+      this.err(pos, 'binary expression without an operator');
+      return this.expr(lhsNode);
     }
     // lezer reads "-1 ^ 2" as (-1)^2; PromQL (and Prometheus's yacc grammar) as -(1^2).
     if (op === '^' && lhsNode.type.id === T_NumberDurationLiteral && /^[-+]/.test(this.text(lhsNode))) {
