@@ -142,6 +142,13 @@ async function vector(query: string, o: Opts = {}): Promise<Record<string, numbe
 
 const L = (o: Record<string, string>): string => JSON.stringify(Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1))));
 
+describe('schema', () => {
+  it('the logs table has no skip index on body (migration 4)', async () => {
+    const rows = await store.queryRows<{ name: string }>({ sql: `SELECT name FROM system.data_skipping_indices WHERE database = {db:String} AND table = 'logs'`, params: { db: store.database } });
+    expect(rows.map((r) => r.name)).toEqual(['idx_trace']);
+  });
+});
+
 describe('log queries', () => {
   it('selects streams; entries newest first; streams sorted by labels; metadata splits streams', async () => {
     expect(await streams('{app="api"}')).toEqual({
