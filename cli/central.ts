@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { createHttpApp, createRegistry, splitHostPort, startSelfTracing, type Config, type MetricsRegistry } from '../core/index.ts';
 import { createDeferredStore, instrumentStore, openStore, type Store } from '../storage/index.ts';
 import { createFleetService, createIngestService } from '../ingest/index.ts';
-import { registerLokiQueryApi } from '../query/index.ts';
+import { registerLokiQueryApi, registerPrometheusApi } from '../query/index.ts';
 
 /** What a central module gets: configuration, storage, metrics. */
 export interface CentralDeps {
@@ -66,6 +66,12 @@ export const CENTRAL_MODULES: CentralModuleFactory[] = [
     name: 'loki-query',
     register: (deps) => {
       registerLokiQueryApi(deps.app, deps);
+    },
+  }),
+  () => ({
+    name: 'prometheus-query',
+    register: (deps) => {
+      registerPrometheusApi(deps.app, deps);
     },
   }),
 ];
