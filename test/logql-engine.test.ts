@@ -380,6 +380,53 @@ describe('label filters pre-filtered in storage keep exact answers on awkward JS
   });
 });
 
+describe('counting over | json in storage', () => {
+  beforeAll(async () => {
+    await push('clean', {
+      streams: [
+        {
+          stream: { app: 'c', level: 'stream-level' },
+          values: [
+            [at(1), '{"level":"info","region":"eu","code":200,"ok":true}'],
+            [at(2), '{"level":"error","region":"us","code":500,"ok":false}'],
+            [at(3), '{"level":"error","region":"eu","code":503}'],
+            [at(4), '{"region":"eu","code":"204"}', { team: 'x' }],
+          ],
+        },
+        { stream: { app: 'c', zone: 'z1' }, values: [[at(5), '{"level":"warn","region":"eu","code":404,"zone":"json-zone"}']] },
+        { stream: { app: 'd' }, values: [[at(6), '{"level":"info","latency":1.50}']] },
+        { stream: { app: 'e' }, values: [[at(1), '{"detected_level":"warn"}'], [at(2), '{"detected":{"level":"error"}}'], [at(3), '{"detected.level":"debug"}']] },
+        { stream: { app: 'f' }, values: [[at(1), '{"detected_level":"warn"}'], [at(2), '{"detected_level":"info","x":1}']] },
+      ],
+    });
+  });
+  const cases: [string, Record<string, number>, boolean][] = [
+    // Grafana's logs volume shape; `level` is a stream label for one stream (wins over the JSON key)
+    ['sum by (level, detected_level) (count_over_time({app="c"} | json | region="eu" | drop __error__ [10s]))', { [L({ level: 'stream-level' })]: 3, [L({ level: 'warn' })]: 1 }, true],
+    ['sum by (region) (count_over_time({app="c"} | json | code >= 400 [10s]))', { [L({ region: 'us' })]: 1, [L({ region: 'eu' })]: 2 }, true],
+    ['sum by (zone, team) (count_over_time({app="c"} | json | __error__="" [10s]))', { '{}': 3, [L({ team: 'x' })]: 1, [L({ zone: 'z1' })]: 1 }, true],
+    ['sum by (ok) (count_over_time({app="c"} |= "region" | json [10s]))', { [L({ ok: 'true' })]: 1, [L({ ok: 'false' })]: 1, '{}': 3 }, true],
+    ['sum(rate({app="c"} | json | region=~"e.*" [10s]))', { '{}': 0.4 }, true],
+    // a float whose text ClickHouse would normalise: evaluated in TypeScript, same answer
+    ['sum by (latency) (count_over_time({app="d"} | json [10s]))', { [L({ latency: '1.50' })]: 1 }, false],
+    // a name with `_` also comes from nested or sanitized keys: such rows go to TypeScript
+    ['sum by (detected_level) (count_over_time({app="e"} | json [10s]))', { [L({ detected_level: 'warn' })]: 1, [L({ detected_level: 'error' })]: 1, [L({ detected_level: 'debug' })]: 1 }, false],
+    ['sum by (detected_level) (count_over_time({app="f"} | json [10s]))', { [L({ detected_level: 'warn' })]: 1, [L({ detected_level: 'info' })]: 1 }, true],
+    // no parser: dropping __error__ is a no-op and the count runs in storage
+    ['sum by (level, detected_level) (count_over_time({app="c"} |= "eu" | drop __error__ [10s]))', { [L({ level: 'stream-level' })]: 3, '{}': 1 }, true],
+  ];
+  it.each(cases)('%s', async (query, want, inStorage) => {
+    const a = await q(query, { tenants: ['clean'], instant: true });
+    const b = await q(query, { tenants: ['clean'], instant: true, e: plain });
+    for (const r of [a, b]) {
+      if (r.type !== 'vector') throw new Error('vector');
+      expect(Object.fromEntries(r.samples.map((x) => [JSON.stringify(Object.fromEntries(x.labels)), x.value]))).toEqual(want);
+    }
+    // counted in storage: no line came to TypeScript
+    expect(a.stats.postFilterLines === 0).toBe(inStorage);
+  });
+});
+
 describe('pushdown changes speed, not answers', () => {
   const cases: [string, Opts][] = [
     ['{env="prod"} |= "status" != "404"', {}],

@@ -9,7 +9,7 @@ import { FleetwatchError } from '../../core/index.ts';
 import { SqlBuilder, RowBinaryReader, type Store } from '../../storage/index.ts';
 import type { Expr, LabelFilterExpr, LabelMatcher, LogSelector, MetricExpr, RangeAggregation, Stage, VectorAggregation } from './ast.ts';
 import { createReader, likeEscape, mapStorageError, TENANT_LABEL, type Reader, type StreamRef } from './reader.ts';
-import { compilePipeline, ERR_SAMPLE, ERROR_LABEL, LabelsBuilder, labelsKey, matcherFn, type Entry, type Pipeline, compileLabelFilter, labelFilterNames } from './pipeline.ts';
+import { compilePipeline, ERR_SAMPLE, ERROR_LABEL, ERROR_DETAILS_LABEL, LabelsBuilder, labelsKey, matcherFn, type Entry, type Pipeline, compileLabelFilter, labelFilterNames } from './pipeline.ts';
 import { regexLiteral, sqlRegex } from './regex.ts';
 import { parsePatternExpr, patternLiterals } from './pattern.ts';
 import { parseGoDurationNs, goDurationError, parseHumanBytes, parseGoFloat } from './units.ts';
@@ -117,10 +117,14 @@ export function planSelector(sel: LogSelector, pushdown: boolean, streams: reado
   const tsStages: Stage[] = [];
   let lineChanged = false;
   let prefiltered = false;
+  // whether any stage so far can set __error__ (parsers, conversions, templates)
+  let errorsPossible = false;
   // what a label can be at this point: 'stream' (stream or metadata), 'json' (also a top-level JSON key), 'unknown'
   let labels: 'stream' | 'json' | 'unknown' = 'stream';
   for (const s of sel.pipeline) {
     if (LINE_MUTATORS.has(s.kind)) lineChanged = true;
+    if (s.kind === 'drop' && !errorsPossible && s.items.every((i) => i.name === ERROR_LABEL || i.name === ERROR_DETAILS_LABEL)) continue; // nothing to drop yet
+    if (stageSetsErrors(s)) errorsPossible = true;
     if (s.kind === 'label_filter') {
       tsStages.push(s);
       if (pushdown && labels !== 'unknown') {
@@ -147,6 +151,146 @@ export function planSelector(sel: LogSelector, pushdown: boolean, streams: reado
     tsStages,
     pipeline: tsStages.length ? compilePipeline(tsStages) : null,
     prefiltered,
+  };
+}
+
+function stageSetsErrors(s: Stage): boolean {
+  switch (s.kind) {
+    case 'json':
+    case 'logfmt':
+    case 'unpack':
+    case 'line_format':
+    case 'label_format':
+      return true;
+    case 'label_filter':
+      return hasConversion(s.expr);
+    default:
+      return false;
+  }
+}
+
+function hasConversion(f: LabelFilterExpr): boolean {
+  if (f.kind === 'and' || f.kind === 'or') return hasConversion(f.left) || hasConversion(f.right);
+  return f.kind === 'number' || f.kind === 'duration' || f.kind === 'bytes';
+}
+
+/**
+ * `sum by (...)` counting over `| json` with label filters, in ClickHouse:
+ * a JSON label is its top-level key (the only place a name without `_` can
+ * come from), read with JSONExtract. Exact only when every row reads as
+ * Loki reads it, so the query also counts rows that might not (not valid
+ * JSON, a float whose text ClickHouse normalises, a value a numeric filter
+ * could not convert); any such row sends the query to TypeScript instead.
+ */
+export interface JsonCountPlan {
+  /** SQL for the value a label has for a row */
+  value(q: SqlBuilder, name: string): string;
+  /** conditions on a row (line filters and label filters) */
+  conds(q: SqlBuilder): string[];
+  /** 1 for a row the SQL might read differently from Loki */
+  unsure(q: SqlBuilder, groupBy: readonly string[]): string;
+}
+
+export function jsonCountPlan(sel: LogSelector, streams: readonly StreamRef[], groupBy: readonly string[]): JsonCountPlan | undefined {
+  let json = false;
+  const lineParts: ((q: SqlBuilder) => string)[] = [];
+  const filters: LabelFilterExpr[] = [];
+  for (const st of sel.pipeline) {
+    if (st.kind === 'line_filter') {
+      if (st.ip) return undefined;
+      const sql = lineFilterSql(st.op, st.values);
+      if (!sql.exact) return undefined;
+      if (sql.sql) lineParts.push(sql.sql);
+    } else if (st.kind === 'json' && st.params.length === 0 && !json) json = true;
+    else if (st.kind === 'label_filter' && json) filters.push(st.expr);
+    else if (st.kind === 'drop' && st.items.every((i) => i.name === ERROR_LABEL || i.name === ERROR_DETAILS_LABEL)) continue;
+    else return undefined;
+  }
+  if (!json) return undefined;
+  // a label name is read from the top-level key of that name; a name with `_`
+  // could also be flattened from nested keys or sanitized from other keys,
+  // and rows where that is possible are "unsure" (see below)
+  const usable = (n: string): boolean => n !== ERROR_LABEL && n !== ERROR_DETAILS_LABEL && !n.startsWith('__') && LABEL_NAME.test(n);
+  const leaves: { name: string; numeric: boolean }[] = [];
+  const walk = (f: LabelFilterExpr): boolean => {
+    if (f.kind === 'and' || f.kind === 'or') return walk(f.left) && walk(f.right);
+    if (f.kind === 'string') {
+      // `__error__=""` keeps every row once no row can err; other error tests are not handled
+      if (f.matcher.name === ERROR_LABEL) return f.matcher.op === '=' && f.matcher.value === '';
+      leaves.push({ name: f.matcher.name, numeric: false });
+      return usable(f.matcher.name);
+    }
+    if (f.kind === 'number') {
+      leaves.push({ name: f.name, numeric: true });
+      return usable(f.name);
+    }
+    return false;
+  };
+  if (!filters.every(walk) || !groupBy.every(usable)) return undefined;
+  const single = new Set(streams.map((s) => s.tenant)).size <= 1;
+  const streamValue = (q: SqlBuilder, name: string): string => {
+    const vals = streams.map((s) => s.labels.map.get(name) ?? '');
+    return single
+      ? `transform(stream_fingerprint, ${q.param('Array(UInt64)', streams.map((s) => s.fp))}, ${q.param('Array(String)', vals)}, '')`
+      : `transform(concat(toString(tenant), ':', toString(stream_fingerprint)), ${q.param('Array(String)', streams.map((s) => `${s.tenant}:${s.fp}`))}, ${q.param('Array(String)', vals)}, '')`;
+  };
+  const owned = (name: string): bigint[] => streams.filter((s) => s.labels.map.has(name)).map((s) => s.fp);
+  const value = (q: SqlBuilder, name: string): string => {
+    if (name === TENANT_LABEL) return 'toString(tenant)';
+    const key = q.param('String', name);
+    const fromJson = `multiIf(JSONType(body, ${key}) = 'String', JSONExtractString(body, ${key}), JSONType(body, ${key}) IN ('Int64', 'UInt64', 'Bool'), JSONExtractRaw(body, ${key}), '')`;
+    const fps = owned(name);
+    return metadataValueSql(q, name, fps.length ? `if(${fpsSql(q, fps)}, ${streamValue(q, name)}, ${fromJson})` : fromJson);
+  };
+  const filterSql = (q: SqlBuilder, f: LabelFilterExpr): string => {
+    switch (f.kind) {
+      case 'and':
+        return `(${filterSql(q, f.left)} AND ${filterSql(q, f.right)})`;
+      case 'or':
+        return `(${filterSql(q, f.left)} OR ${filterSql(q, f.right)})`;
+      case 'string': {
+        if (f.matcher.name === ERROR_LABEL) return '1';
+        const v = value(q, f.matcher.name);
+        const m = f.matcher;
+        if (m.op === '=' || m.op === '!=') return `${v} ${m.op} ${q.param('String', m.value)}`;
+        return `${m.op === '!~' ? 'NOT ' : ''}match(${v}, ${q.param('String', sqlRegex(m.value, { anchored: true }))})`;
+      }
+      case 'number': {
+        // a missing label drops the row (Loki); a value that does not convert is "unsure"
+        const v = value(q, f.name);
+        const op = f.op === '==' ? '=' : f.op;
+        return `(${v} != '' AND ifNull(toFloat64OrNull(${v}) ${op} ${q.param('Float64', f.value)}, 0))`;
+      }
+      default:
+        return '0';
+    }
+  };
+  return {
+    value,
+    conds: (q) => [...lineParts.map((f) => f(q)), ...filters.map((f) => filterSql(q, f))],
+    unsure: (q, groups) => {
+      const names = [...new Set([...leaves.map((l) => l.name), ...groups])].filter((n) => n !== TENANT_LABEL && n !== ERROR_LABEL);
+      const parts = ['NOT isValidJSON(body)', "JSONType(body) != 'Object'"];
+      let nested = false;
+      for (const n of names) {
+        parts.push(`JSONType(body, ${q.param('String', n)}) = 'Double'`);
+        const segs = n.split('_');
+        if (segs.length < 2) continue;
+        nested = true;
+        // a_b_c may also come from {"a": {"b_c"}} or {"a_b": {"c"}}: any such object makes the row unsure
+        for (let i = 1; i < segs.length; i++) {
+          const prefix = segs.slice(0, i).join('_');
+          if (prefix) parts.push(`JSONType(body, ${q.param('String', prefix)}) = 'Object'`);
+        }
+      }
+      if (nested) {
+        // keys Loki would sanitize (or an empty key it skips) could produce the same name
+        parts.push("JSONType(body, '') = 'Object'");
+        parts.push("arrayExists(k -> NOT match(k, '^[A-Za-z_][A-Za-z0-9_]*$'), JSONExtractKeys(body))");
+      }
+      for (const l of leaves) if (l.numeric) parts.push(`(${value(q, l.name)} != '' AND isNull(toFloat64OrNull(${value(q, l.name)})))`);
+      return `(${parts.join(' OR ')})`;
+    },
   };
 }
 
@@ -182,6 +326,7 @@ function streamLabelPrefilter(f: LabelFilterExpr, streams: readonly StreamRef[])
 }
 
 const SIMPLE_NAME = /^[A-Za-z][A-Za-z0-9]*$/;
+const LABEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** After `| json`: ClickHouse drops rows whose top-level JSON value certainly fails the filter. */
 function jsonLabelPrefilter(f: LabelFilterExpr, streams: readonly StreamRef[]): ((q: SqlBuilder) => string) | undefined {
@@ -272,6 +417,7 @@ function gcd(a: number, b: number): number {
 }
 
 const MAX_PUSHDOWN_BUCKETS = 200_000;
+const COUNTING_OPS: ReadonlySet<RangeAggregation['op']> = new Set(['count_over_time', 'rate', 'bytes_over_time', 'bytes_rate']);
 
 // trace_id and span_id have their own columns; Loki shows them as structured
 // metadata (its OTLP ingestion stores them there), so they are merged in
@@ -658,7 +804,7 @@ export function createEngine(opts: EngineOptions): Engine {
    * Counting pushed into ClickHouse: per series (stream + metadata, or a
    * group of labels) and sub-bucket of gcd(step, range), summed into windows.
    */
-  async function evalRangeSql(node: RangeAggregation, ctx: Ctx, streams: StreamRef[], plan: SelectorPlan, groupBy: readonly string[] | undefined): Promise<Matrix | undefined> {
+  async function evalRangeSql(node: RangeAggregation, ctx: Ctx, streams: StreamRef[], plan: SelectorPlan, groupBy: readonly string[] | undefined, jsonPlan?: JsonCountPlan): Promise<Matrix | undefined> {
     const { times } = ctx;
     const steps = times.length;
     const stepNs = steps > 1 ? Number((times[1] as bigint) - (times[0] as bigint)) : node.rangeNs;
@@ -679,6 +825,7 @@ export function createEngine(opts: EngineOptions): Engine {
       const fps = streams.map((s) => s.fp);
       const tenants = streams.map((s) => s.tenant);
       const cols = groupBy.map((name) => {
+        if (jsonPlan) return jsonPlan.value(q, name);
         if (name === TENANT_LABEL) return `toString(tenant)`;
         const vals = streams.map((s) => s.labels.map.get(name) ?? '');
         const streamVal = streams.length && new Set(tenants).size === 1 ? `transform(stream_fingerprint, ${q.param('Array(UInt64)', fps)}, ${q.param('Array(String)', vals)}, '')` : `transform(concat(toString(tenant), ':', toString(stream_fingerprint)), ${q.param('Array(String)', streams.map((s) => `${s.tenant}:${s.fp}`))}, ${q.param('Array(String)', vals)}, '')`;
@@ -697,8 +844,9 @@ export function createEngine(opts: EngineOptions): Engine {
       };
     } else keyCols = `tenant, stream_fingerprint, ${METADATA_SQL} AS md`;
     const nKeys = groupBy ? Math.max(1, groupBy.length) : 3;
-    q.add(`SELECT ${keyCols}, ${b} AS b, ${agg} AS v FROM ${db}.logs`);
+    q.add(`SELECT ${keyCols}, ${b} AS b, ${agg} AS v${jsonPlan ? `, max(${jsonPlan.unsure(q, groupBy ?? [])}) AS unsure` : ''} FROM ${db}.logs`);
     rowsWhere(q, streams, origin, last, true, plan);
+    if (jsonPlan) for (const c of jsonPlan.conds(q)) q.add(`AND ${c}`);
     q.add(`GROUP BY ${Array.from({ length: nKeys }, (_, i) => i + 1).join(', ')}, b ORDER BY ${Array.from({ length: nKeys }, (_, i) => i + 1).join(', ')}, b`);
     const data = await reader.queryBinary(q, ctx.req.signal);
     ctx.stats.queries++;
@@ -729,6 +877,7 @@ export function createEngine(opts: EngineOptions): Engine {
       }
       const bucket = r.int64();
       const v = Number(r.uint64());
+      if (jsonPlan && r.uint8() !== 0) return undefined; // a row SQL may read differently: evaluate it here
       let acc = series.get(key);
       if (!acc) {
         if (series.size >= opts.limits.maxSeries) throw seriesLimit(opts.limits.maxSeries);
@@ -776,8 +925,11 @@ export function createEngine(opts: EngineOptions): Engine {
     ctx.stats.streams += streams.length;
     const plan = planSelector(node.selector, pushdown, streams);
     let m: Matrix;
+    let jp: JsonCountPlan | undefined;
     if (streams.length === 0) m = { steps, series: [] };
     else if (pushable(node, plan)) m = (await evalRangeSql(node, ctx, streams, plan, groupBy)) ?? (await evalRangeTs(node, ctx, streams, plan));
+    else if (groupBy && pushdown && COUNTING_OPS.has(node.op) && !node.unwrap && (jp = jsonCountPlan(node.selector, streams, groupBy)))
+      m = (await evalRangeSql(node, ctx, streams, planSelector({ kind: 'log', matchers: [], pipeline: [] }, pushdown), groupBy, jp)) ?? (await evalRangeTs(node, ctx, streams, plan));
     else m = await evalRangeTs(node, ctx, streams, plan);
     if (node.op === 'absent_over_time') return absent(node, m, steps);
     return m;
@@ -826,7 +978,9 @@ export function createEngine(opts: EngineOptions): Engine {
         const groupBy = sumPushdown(e);
         if (groupBy && e.expr.kind === 'range') {
           const plan = planSelector(e.expr.selector, pushdown);
-          if (pushable(e.expr, plan) && plan.tsStages.length === 0) {
+          const sel = e.expr.selector;
+          const jsonShaped = sel.pipeline.some((st) => st.kind === 'json') && !e.expr.unwrap && COUNTING_OPS.has(e.expr.op);
+          if ((pushable(e.expr, plan) && plan.tsStages.length === 0) || jsonShaped) {
             const m = await evalRange(e.expr, ctx, groupBy);
             // already one series per group; re-aggregate to merge label sets that collapsed
             return aggregate(m, 'sum', undefined, e.grouping);
