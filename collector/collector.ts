@@ -128,7 +128,7 @@ export async function startCollector(config: Config): Promise<Collector> {
         return {
           cluster: c.cluster,
           version: COLLECTOR_VERSION,
-          queueDepthBytes: st.bytes,
+          queueDepthBytes: st.unreleasedBytes,
           queueRecords: st.records,
           oldestUnshippedAgeMs: st.oldestUnreleasedMs === undefined ? 0 : Math.max(0, Date.now() - st.oldestUnreleasedMs),
           lastError: s.lastError || (heartbeat?.lastError ?? ''),

@@ -13,7 +13,8 @@
 // - Up to collector.shipConcurrency batches are in flight; each retries with
 //   exponential backoff and jitter until central takes it, honouring
 //   Retry-After. Only an answer that says the batch can never be accepted
-//   (400/413/415/422) gives up on it, counted and logged.
+//   (400/413/415/422), given MAX_REFUSALS times, gives up on it, counted and
+//   logged.
 // - When a batch is acknowledged the checkpoint records it and the WAL may
 //   delete segments that are wholly shipped.
 import { counter, gauge, histogram, type MetricsRegistry } from '../core/index.ts';
@@ -47,6 +48,14 @@ export interface Shipper {
 }
 
 export const BATCH_PATH = '/api/v1/fleet/batches';
+
+/**
+ * How many times an answer that says "never" (400/413/415/422) is believed
+ * before the batch is given up. Not once: a stream cut mid-upload reaches
+ * central as a body shorter than its Content-Length, which also answers 400,
+ * and the batch itself is fine. Several refusals in a row mean it is not.
+ */
+const MAX_REFUSALS = 5;
 
 interface BatchRange {
   readonly firstSeq: number;
@@ -120,6 +129,7 @@ export function createShipper(opts: ShipperOptions): Shipper {
     const body = await snappyCompress(raw);
     const id = `${wal.id}-${b.firstSeq}-${b.lastSeq}`;
     const t0 = now();
+    let refusals = 0;
     for (let attempt = 0; ; attempt++) {
       if (hardStop.signal.aborted) return; // sealed: re-sent after a restart
       const answer = await opts.client.post(BATCH_PATH, body, { 'content-type': FLEET_BATCH_CONTENT_TYPE, 'content-encoding': 'snappy', 'x-fleetwatch-batch-id': id, 'x-fleetwatch-resend': resend || attempt > 0 ? '1' : '0' }, hardStop.signal);
@@ -144,8 +154,8 @@ export function createShipper(opts: ShipperOptions): Shipper {
       const reason = answer.status === 0 ? 'network' : String(answer.status);
       m?.failures.inc({ reason });
       lastError = answer.status === 0 ? answer.text : `central answered ${answer.status}: ${answer.text.trim().slice(0, 300)}`;
-      if (answer.status !== 0 && !isRetryableStatus(answer.status)) {
-        log.error({ batch: id, status: answer.status, records: data.records, answer: answer.text.slice(0, 500) }, 'central can never accept this batch; giving up on it');
+      if (answer.status !== 0 && !isRetryableStatus(answer.status) && ++refusals >= MAX_REFUSALS) {
+        log.error({ batch: id, status: answer.status, records: data.records, answer: answer.text.slice(0, 500) }, 'central refused this batch repeatedly; giving up on it');
         m?.dropped.inc(data.records);
         break;
       }

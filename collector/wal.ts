@@ -72,6 +72,8 @@ export interface WalRead {
 export interface WalStats {
   /** bytes of all segment files */
   readonly bytes: number;
+  /** bytes of the records not yet released (shipped) */
+  readonly unreleasedBytes: number;
   readonly segments: number;
   /** records not yet released (shipped) */
   readonly records: number;
@@ -201,7 +203,7 @@ class FileWal implements Wal {
       ? {
           appends: counter(r, 'fleetwatch_collector_wal_appends_total', 'WAL appends by outcome (ok, full, error)', ['outcome']),
           appendedBytes: counter(r, 'fleetwatch_collector_wal_appended_bytes_total', 'bytes appended to the WAL'),
-          dropped: counter(r, 'fleetwatch_collector_wal_dropped_records_total', 'unshipped records deleted by the drop-oldest policy'),
+          dropped: counter(r, 'fleetwatch_collector_wal_dropped_records_total', 'unshipped records deleted by the drop-oldest policy (a batch already in flight is still delivered)'),
           corrupt: counter(r, 'fleetwatch_collector_wal_corrupt_bytes_total', 'bytes skipped as torn or corrupt (replay and read-back)'),
           fsync: histogram(r, 'fleetwatch_collector_wal_fsync_duration_seconds', 'WAL fdatasync latency', [], [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5]),
         }
@@ -210,6 +212,7 @@ class FileWal implements Wal {
       gauge(r, 'fleetwatch_collector_wal_bytes', 'bytes in WAL segment files', [], () => this.totalBytes);
       gauge(r, 'fleetwatch_collector_wal_segments', 'WAL segment files', [], () => this.segments.length);
       gauge(r, 'fleetwatch_collector_wal_records', 'WAL records not yet shipped', [], () => this.stats().records);
+      gauge(r, 'fleetwatch_collector_wal_unshipped_bytes', 'bytes of WAL records not yet shipped', [], () => this.stats().unreleasedBytes);
       gauge(r, 'fleetwatch_collector_wal_max_bytes', 'WAL size cap', [], () => this.opts.maxBytes);
     }
   }
@@ -476,24 +479,29 @@ class FileWal implements Wal {
     let records = 0;
     let last = fromSeq - 1;
     let oldest = Infinity;
+    if (fromSeq > toSeq) return exact ? { chunks, bytes, firstSeq: fromSeq, lastSeq: toSeq, records, oldestAppendedMs: this.now() } : undefined;
     for (const seg of [...this.segments]) {
       const n = seg.offsets.length;
       if (n === 0 || lastSeqOf(seg) < fromSeq) continue;
       if (seg.firstSeq > toSeq) break;
       const i0 = Math.max(0, fromSeq - seg.firstSeq);
       const iMax = Math.min(n - 1, toSeq - seg.firstSeq);
-      const endOf = (i: number) => (i + 1 < n ? (seg.offsets[i + 1] as number) : seg.bytes);
+      // record ends, fixed now: the writer may append (and grow seg.bytes) while we read
+      const segBytes = seg.bytes;
+      const endOf = (i: number) => (i + 1 < n ? (seg.offsets[i + 1] as number) : segBytes);
       const start = seg.offsets[i0] as number;
       // stay within maxBytes, but always take at least one record
       let i1 = iMax;
       while (i1 > i0 && bytes + endOf(i1) - start > maxBytes) i1--;
       if (records > 0 && bytes + endOf(i0) - start > maxBytes) break;
-      const buf = await this.readFileRange(seg, start, endOf(i1));
+      const ends: number[] = [];
+      for (let i = i0; i <= i1; i++) ends.push(endOf(i) - start);
+      const buf = await this.readFileRange(seg, start, start + (ends.at(-1) as number));
       if (buf) {
         // every frame is checked again: a disk can rot after the write
         let off = 0;
         for (let i = i0; i <= i1; i++) {
-          const recEnd = endOf(i) - start;
+          const recEnd = ends[i - i0] as number;
           const fr = readFleetFrame(buf, off, recEnd);
           if (!fr.ok || fr.frame.seq !== seg.firstSeq + i || fr.frame.end !== recEnd) {
             this.opts.log.error({ segment: path.basename(seg.path), seq: seg.firstSeq + i, problem: fr.ok ? 'sequence or length mismatch' : fr.message }, 'WAL: a record failed its check on read-back and is skipped');
@@ -554,6 +562,7 @@ class FileWal implements Wal {
 
   stats(): WalStats {
     let records = 0;
+    let unreleasedBytes = 0;
     let oldest: number | undefined;
     for (const seg of this.segments) {
       const n = seg.offsets.length;
@@ -561,9 +570,10 @@ class FileWal implements Wal {
       const from = Math.max(0, this.released + 1 - seg.firstSeq);
       if (from >= n) continue;
       records += n - from;
+      unreleasedBytes += seg.bytes - (seg.offsets[from] as number);
       oldest ??= seg.appendedMs[from];
     }
-    return { bytes: this.totalBytes, segments: this.segments.length, records, oldestUnreleasedMs: oldest };
+    return { bytes: this.totalBytes, unreleasedBytes, segments: this.segments.length, records, oldestUnreleasedMs: oldest };
   }
 
   close(): Promise<void> {

@@ -121,42 +121,44 @@ export function createFleetRegistry(deps: { store: Store; now?: () => number }):
     },
 
     async list(tenants) {
+      // aliases differ from the column names: ClickHouse would otherwise read
+      // last_seen_ms inside argMax as the max() alias
       const rows = await store.queryRows<{
         tenant: string;
         cluster: string;
-        version: string;
-        first_seen_ms: string;
-        last_seen_ms: string;
-        queue_depth_bytes: string;
-        queue_records: string;
-        oldest_unshipped_ms: string;
-        last_error: string;
-        labels: Record<string, string>;
+        v: string;
+        first_ms: string;
+        last_ms: string;
+        depth: string;
+        records: string;
+        oldest: string;
+        err: string;
+        lbls: Record<string, string>;
       }>({
         // argMax rather than FINAL: the latest report per cluster, merged or not
         sql:
-          `SELECT tenant, cluster, argMax(version, last_seen_ms) AS version, min(first_seen_ms) AS first_seen_ms, max(last_seen_ms) AS last_seen_ms, ` +
-          `argMax(queue_depth_bytes, last_seen_ms) AS queue_depth_bytes, argMax(queue_records, last_seen_ms) AS queue_records, ` +
-          `argMax(oldest_unshipped_ms, last_seen_ms) AS oldest_unshipped_ms, argMax(last_error, last_seen_ms) AS last_error, argMax(labels, last_seen_ms) AS labels ` +
+          `SELECT tenant, cluster, argMax(version, last_seen_ms) AS v, min(first_seen_ms) AS first_ms, max(last_seen_ms) AS last_ms, ` +
+          `argMax(queue_depth_bytes, last_seen_ms) AS depth, argMax(queue_records, last_seen_ms) AS records, ` +
+          `argMax(oldest_unshipped_ms, last_seen_ms) AS oldest, argMax(last_error, last_seen_ms) AS err, argMax(labels, last_seen_ms) AS lbls ` +
           `FROM ${store.database}.fleet_clusters WHERE tenant IN {tenants:Array(String)} GROUP BY tenant, cluster ORDER BY cluster, tenant`,
         params: { tenants: [...tenants] },
       });
       const t = now();
       return rows.map((r) => {
-        const last = Number(r.last_seen_ms);
+        const last = Number(r.last_ms);
         return {
           tenant: r.tenant,
           cluster: r.cluster,
-          version: r.version,
-          firstSeenMs: Number(r.first_seen_ms),
+          version: r.v,
+          firstSeenMs: Number(r.first_ms),
           lastSeenMs: last,
           lastSeen: new Date(last).toISOString(),
           secondsSinceLastSeen: Math.max(0, (t - last) / 1000),
-          queueDepthBytes: Number(r.queue_depth_bytes),
-          queueRecords: Number(r.queue_records),
-          oldestUnshippedAgeMs: Number(r.oldest_unshipped_ms),
-          lastError: r.last_error,
-          labels: r.labels,
+          queueDepthBytes: Number(r.depth),
+          queueRecords: Number(r.records),
+          oldestUnshippedAgeMs: Number(r.oldest),
+          lastError: r.err,
+          labels: r.lbls,
         };
       });
     },

@@ -70,6 +70,42 @@ describe('WAL', () => {
     await again.close();
   });
 
+  it('reads back while appends are being written (regression: a read must not trust sizes that grow under it)', async () => {
+    const dir = tmp();
+    const log = recorder();
+    const wal = await openWal(opts(dir, { fsync: 'never', segmentBytes: 256 * 1024, log }));
+    let stop = false;
+    // appends keep arriving (not waiting for each other) while the reader reads
+    const writer = (async () => {
+      const all: Promise<number>[] = [];
+      for (let g = 0; g < 200; g++) {
+        for (let i = 0; i < 5; i++) all.push(wal.append(FLEET_RECORD_METRICS, 'fake', payload(g * 5 + i, 200 + ((g * 7 + i) % 13) * 100)));
+        await new Promise((res) => setImmediate(res));
+      }
+      await Promise.all(all);
+      stop = true;
+    })();
+    const seen: number[] = [];
+    let next = 1;
+    while (!stop || next <= wal.lastSeq) {
+      const r = await wal.read(next, 1 << 20);
+      if (!r) {
+        await new Promise((res) => setImmediate(res));
+        continue;
+      }
+      for (const chunk of r.chunks) {
+        const f = readFleetFrame(chunk, 0);
+        if (!f.ok) throw new Error(f.message);
+        seen.push(chunk.readUInt32LE(f.frame.payloadStart));
+      }
+      next = r.lastSeq + 1;
+    }
+    await writer;
+    expect(log.errors).toEqual([]);
+    expect(seen).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+    await wal.close();
+  });
+
   it('cuts a torn tail with a warning and replays the records before it', async () => {
     const dir = tmp();
     const wal = await openWal(opts(dir, { segmentBytes: 1 << 30 }));
