@@ -108,6 +108,17 @@ const CASES: ReadonlyArray<readonly [string, boolean]> = [
   ['rate(batch_last_success_seconds[10m])', false],
   ['avg(last_over_time(batch_last_success_seconds[15m]))', true],
   ['sum(batch_last_success_seconds)', true],
+  // range functions over subqueries of pushed-down forms
+  ['max_over_time(sum by (job) (rate(http_requests_total[5m]))[30m:1m])', true],
+  ['avg_over_time(rate(http_requests_total[5m])[20m:2m] offset 5m)', true],
+  ['quantile_over_time(0.5, sum(temperature_celsius)[15m:1m])', true],
+  ['min_over_time(sum(http_requests_total)[1h:])', true],
+  ['last_over_time(max by (job) (temperature_celsius)[10m:1m] @ end())', true],
+  ['deriv(sum(rate(http_requests_total[5m]))[30m:1m])', true],
+  ['count_over_time(sum by (code) (irate(http_requests_total[1m]))[10m:45s])', true],
+  ['max_over_time(temperature_celsius[10m:1m])', false],
+  ['rate(sum(http_requests_total)[10m:1m])', false],
+  ['quantile_over_time(2, sum(temperature_celsius)[15m:1m])', false],
   // not pushed down: no pinned name, annotation, unsupported function
   ['rate({__name__=~"http_requests_total|nothing"}[5m])', false],
   ['rate(temperature_celsius[5m])', false],

@@ -21,10 +21,11 @@
 // range vectors), so those rows are filtered before the functions run.
 import { sortLabels, type Labels } from '../../core/index.ts';
 import { SqlBuilder, type Sql } from '../../storage/index.ts';
-import type { AggregateExpr, Call, Expr, LabelMatcher, VectorSelector } from './ast.ts';
+import type { AggregateExpr, Call, Expr, LabelMatcher, SubqueryExpr, VectorSelector } from './ast.ts';
 import { RowReader } from './ch-row-reader.ts';
 import { dateTime64Param, isMultiTenant, METRIC_NAME, pinnedMetricName, samplesConditions, seriesFromWhere, splitTenantMatchers, STALE_BITS_SQL, TENANT_LABEL, type TenantScope } from './clickhouse-sql.ts';
 import { durationMs } from './parse.ts';
+import { KEEPS_METRIC_NAME, RANGE_KERNELS, type RangeEnv } from './range-functions.ts';
 import type { PushdownRequest, PushdownResult } from './series-source.ts';
 
 /** Range functions ClickHouse computes exactly as range-functions.ts does. */
@@ -76,7 +77,7 @@ function gridSteps(req: PushdownRequest): number {
 }
 
 /** Decides whether (and how) a node is pushed down; null leaves it to the evaluator. */
-export function planPushdown(req: PushdownRequest): PushdownPlan | null {
+export function planPushdown(req: PushdownRequest, durationStepMs: number = req.stepMs): PushdownPlan | null {
   const node = unwrap(req.expr);
   let agg: PushdownPlan['agg'] = null;
   let inner: Expr = node;
@@ -85,7 +86,8 @@ export function planPushdown(req: PushdownRequest): PushdownPlan | null {
     agg = { op: node.op as PushedAgg, grouping: node.grouping, without: node.without };
     inner = unwrap((node as AggregateExpr).expr);
   }
-  const ctx = { stepMs: req.stepMs, rangeMs: req.queryEndMs - req.queryStartMs };
+  // step() and range() in durations mean the query's own step and range
+  const ctx = { stepMs: durationStepMs, rangeMs: req.queryEndMs - req.queryStartMs };
   let selector: VectorSelector;
   let fn: string;
   let windowMs: number;
@@ -286,4 +288,152 @@ export async function runPushdown(plan: PushdownPlan, env: PushdownEnv, run: (q:
     series.push({ labels, values: vals, present: present.every((p) => p === 1) ? null : present });
   }
   return { series };
+}
+
+// ---- range functions over a subquery of a pushed-down expression ----
+//
+// `f(inner[range:step])` with f a range function and inner a form above:
+// ClickHouse computes inner on the subquery's own grid (aligned to multiples
+// of its step, as Prometheus evaluates subqueries), and f runs here over
+// those points with the evaluator's own kernels (range-functions.ts), window
+// by window as evaluator.ts evalRangeFunction does.
+
+/** Outer functions that add no annotations (rate/increase would; quantile_over_time only with a literal in [0, 1]). */
+const SUBQUERY_OUTER: ReadonlySet<string> = new Set([
+  'avg_over_time',
+  'min_over_time',
+  'max_over_time',
+  'sum_over_time',
+  'count_over_time',
+  'last_over_time',
+  'present_over_time',
+  'stddev_over_time',
+  'stdvar_over_time',
+  'quantile_over_time',
+  'delta',
+  'idelta',
+  'irate',
+  'deriv',
+  'changes',
+  'resets',
+]);
+
+export interface SubqueryPlan {
+  readonly fn: string;
+  /** scalar arguments (quantile_over_time's q) */
+  readonly args: readonly number[];
+  readonly inner: PushdownPlan;
+  /** the subquery grid the inner plan is evaluated on */
+  readonly subStartMs: number;
+  readonly subStepMs: number;
+  readonly subN: number;
+  readonly rangeMs: number;
+  readonly offsetMs: number;
+  readonly atMs: number | null;
+  /** the request's grid */
+  readonly startMs: number;
+  readonly stepMs: number;
+  readonly n: number;
+}
+
+function floorDiv(x: number, y: number): number {
+  let q = Math.floor(x / y);
+  if (q * y > x) q--;
+  else if ((q + 1) * y <= x) q++;
+  return q;
+}
+
+/**
+ * Plans `f(inner[range:step])` when inner can be pushed down. The subquery
+ * grid follows Prometheus (and evaluator.ts subqueryGrid): from the first
+ * multiple of the step after (first step - offset - range) to (last step -
+ * offset), or around the @ time.
+ */
+export function planSubqueryPushdown(req: PushdownRequest, noStepSubqueryIntervalMs: number): SubqueryPlan | null {
+  const node = unwrap(req.expr);
+  if (node.type !== 'Call' || !SUBQUERY_OUTER.has(node.func.name)) return null;
+  const args: number[] = [];
+  let sq: SubqueryExpr | null = null;
+  for (const a of node.args) {
+    const u = unwrap(a);
+    if (u.type === 'SubqueryExpr') sq = u;
+    else if (u.type === 'NumberLiteral') args.push(u.value);
+    else return null;
+  }
+  if (!sq) return null;
+  if (node.func.name === 'quantile_over_time' && !(args.length === 1 && (args[0] as number) >= 0 && (args[0] as number) <= 1)) return null;
+  const ctx = { stepMs: req.stepMs, rangeMs: req.queryEndMs - req.queryStartMs };
+  const offsetMs = sq.offset ? durationMs(sq.offset, ctx, true) : 0;
+  const rangeMs = durationMs(sq.range, ctx, false);
+  const stepMs = sq.step ? durationMs(sq.step, ctx, false) : noStepSubqueryIntervalMs;
+  if (!(stepMs > 0) || !(rangeMs > 0)) return null;
+  let atMs: number | null = null;
+  if (sq.at) atMs = sq.at.kind === 'start' ? req.queryStartMs : sq.at.kind === 'end' ? req.queryEndMs : sq.at.ms;
+  const n = gridSteps(req);
+  const refStart = atMs ?? req.startMs;
+  const refEnd = atMs ?? (n === 1 ? req.startMs : req.startMs + (n - 1) * req.stepMs);
+  const subStartMs = (floorDiv(refStart - offsetMs - rangeMs, stepMs) + 1) * stepMs;
+  const subEnd = refEnd - offsetMs;
+  if (subEnd < subStartMs) return null;
+  const subN = Math.floor((subEnd - subStartMs) / stepMs) + 1;
+  const inner = planPushdown(
+    { expr: sq.expr, startMs: subStartMs, endMs: subStartMs + (subN - 1) * stepMs, stepMs: subN > 1 ? stepMs : 0, lookbackDeltaMs: req.lookbackDeltaMs, queryStartMs: req.queryStartMs, queryEndMs: req.queryEndMs },
+    req.stepMs,
+  );
+  if (!inner) return null;
+  return { fn: node.func.name, args, inner, subStartMs, subStepMs: stepMs, subN, rangeMs, offsetMs, atMs, startMs: req.startMs, stepMs: req.stepMs, n };
+}
+
+/** Runs the inner plan in ClickHouse and the outer range function over its points. */
+export async function runSubqueryPushdown(plan: SubqueryPlan, env: PushdownEnv, run: (q: Sql) => Promise<Uint8Array>): Promise<PushdownResult | null> {
+  const inner = await runPushdown(plan.inner, env, run);
+  if (!inner) return null;
+  const kernel = RANGE_KERNELS.get(plan.fn);
+  if (!kernel) return null;
+  const dropName = !KEEPS_METRIC_NAME.has(plan.fn);
+  const envK: RangeEnv = { rangeStartMs: 0, rangeEndMs: 0, rangeMs: plan.rangeMs, evalTsMs: 0, args: [...plan.args] };
+  const out: Array<PushdownResult['series'][number]> = [];
+  for (const s of inner.series) {
+    // the inner result's present steps as samples
+    let count = 0;
+    for (let i = 0; i < plan.subN; i++) if (!s.present || s.present[i]) count++;
+    const t = new Float64Array(count);
+    const v = new Float64Array(count);
+    let k = 0;
+    for (let i = 0; i < plan.subN; i++) {
+      if (s.present && !s.present[i]) continue;
+      t[k] = plan.subStartMs + i * plan.subStepMs;
+      v[k] = s.values[i] as number;
+      k++;
+    }
+    const values = new Float64Array(plan.n);
+    const present = new Uint8Array(plan.n);
+    let any = false;
+    let lo = 0;
+    let hi = 0;
+    for (let i = 0; i < plan.n; i++) {
+      const ts = plan.startMs + i * plan.stepMs;
+      const end = (plan.atMs ?? ts) - plan.offsetMs;
+      const start = end - plan.rangeMs;
+      while (hi < t.length && (t[hi] as number) <= end) hi++;
+      while (lo < hi && (t[lo] as number) <= start) lo++;
+      if (hi === lo) continue;
+      envK.rangeStartMs = start;
+      envK.rangeEndMs = end;
+      envK.evalTsMs = ts;
+      const r = kernel(t, v, lo, hi, envK);
+      if (r === null) continue;
+      values[i] = r;
+      present[i] = 1;
+      any = true;
+    }
+    if (!any) continue;
+    let labels = s.labels;
+    if (dropName) {
+      const j = labels.names.indexOf(METRIC_NAME);
+      if (j >= 0) labels = { names: labels.names.filter((_, x) => x !== j), values: labels.values.filter((_, x) => x !== j) };
+    }
+    out.push({ labels, values, present: present.every((p) => p === 1) ? null : present });
+  }
+  return { series: out };
 }

@@ -19,7 +19,8 @@ import { RowReader } from './ch-row-reader.ts';
 import { isMultiTenant, samplesConditions, seriesFromWhere, splitTenantMatchers, TENANT_LABEL, type TenantScope } from './clickhouse-sql.ts';
 import { PromqlError, abortError, tooManySamples } from './errors.ts';
 import type { PushdownRequest, PushdownResult, SelectRequest, SeriesSet, SeriesSource } from './series-source.ts';
-import { planPushdown, runPushdown } from './clickhouse-pushdown.ts';
+import { planPushdown, planSubqueryPushdown, runPushdown, runSubqueryPushdown } from './clickhouse-pushdown.ts';
+import { DEFAULT_ENGINE_OPTIONS } from './engine.ts';
 
 export interface ClickHouseSourceOptions {
   readonly store: Store;
@@ -33,6 +34,8 @@ export interface ClickHouseSourceOptions {
   readonly pushdown?: boolean;
   /** Absolute deadline (Date.now() ms) sent to ClickHouse as max_execution_time, so a timeout stops the work there too. */
   readonly deadlineMs?: number;
+  /** The engine's step for subqueries written without one (EngineOptions.noStepSubqueryIntervalMs). */
+  readonly noStepSubqueryIntervalMs?: number;
 }
 
 export interface SourceStats {
@@ -126,9 +129,14 @@ export function createClickHouseSource(options: ClickHouseSourceOptions): ClickH
   };
 
   const pushdown = async (req: PushdownRequest, signal?: AbortSignal): Promise<PushdownResult | null> => {
+    const env = { db, scope, maxSeries };
     const plan = planPushdown(req);
-    if (!plan) return null;
-    const res = await runPushdown(plan, { db, scope, maxSeries }, (q) => runBinary(q, signal));
+    let res: PushdownResult | null = null;
+    if (plan) res = await runPushdown(plan, env, (q) => runBinary(q, signal));
+    else {
+      const sub = planSubqueryPushdown(req, options.noStepSubqueryIntervalMs ?? DEFAULT_ENGINE_OPTIONS.noStepSubqueryIntervalMs);
+      if (sub) res = await runSubqueryPushdown(sub, env, (q) => runBinary(q, signal));
+    }
     if (res) stats.pushedDown++;
     return res;
   };
