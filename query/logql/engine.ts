@@ -302,7 +302,8 @@ function filterNames(f: LabelFilterExpr): string[] | undefined {
 
 /** SQL: the row has structured metadata `name` (trace/span ids live in their own columns). */
 function hasMetadataSql(q: SqlBuilder, name: string): string {
-  const m = `mapContains(metadata, ${q.param('String', name)})`;
+  // has() on the keys subcolumn reads far less than mapContains() on the map
+  const m = `has(metadata.keys, ${q.param('String', name)})`;
   return name === 'trace_id' || name === 'span_id' ? `(${m} OR ${name} != '')` : m;
 }
 
@@ -428,7 +429,7 @@ const METADATA_SQL = "if(trace_id = '' AND span_id = '', metadata, mapConcat(map
 function metadataValueSql(q: SqlBuilder, name: string, streamValue: string): string {
   const key = q.param('String', name);
   const ids = name === 'trace_id' || name === 'span_id' ? `, ${name} != '', ${name}` : '';
-  return `multiIf(mapContains(metadata, ${key}), metadata[${key}]${ids}, ${streamValue})`;
+  return `multiIf(has(metadata.keys, ${key}), metadata[${key}]${ids}, ${streamValue})`;
 }
 const FETCH_ROWS = 500_000;
 
@@ -548,7 +549,7 @@ export function createEngine(opts: EngineOptions): Engine {
     let lo = req.startNs;
     let hi = req.endNs; // [lo, hi)
     // a prefilter in SQL makes most fetched rows pass: start small, grow by the observed rate
-    let batch = plan.pipeline || interval > 0n ? (plan.prefiltered ? Math.max(200, req.limit * 2) : Math.max(1000, req.limit * 4)) : req.limit;
+    let batch = plan.pipeline || interval > 0n ? (plan.prefiltered ? Math.max(100, req.limit) : Math.max(1000, req.limit * 4)) : req.limit;
     const fetch = async (from: bigint, to: bigint, limit: number | undefined): Promise<Row[]> => {
       const q = new SqlBuilder();
       q.add(`SELECT ${ROW_COLUMNS} FROM ${db}.logs`);
@@ -571,27 +572,24 @@ export function createEngine(opts: EngineOptions): Engine {
         for (let i = 0; i < rows.length && taken < req.limit; i++) take(rows[i] as Row);
         break;
       }
-      // rows at the last timestamp may continue past the batch: stop before them
+      // rows at the last timestamp may continue past the batch: take those before it,
+      // then (if still short) that whole instant, then move past it
       const boundary = (rows[rows.length - 1] as Row).tsNs;
       let cut = rows.length;
       while (cut > 0 && (rows[cut - 1] as Row).tsNs === boundary) cut--;
+      for (let i = 0; i < cut && taken < req.limit; i++) take(rows[i] as Row);
       let seen = cut;
-      if (cut === 0) {
-        // the whole batch shares one timestamp: read that instant whole, then move past it
+      if (taken < req.limit) {
         const same = await fetch(boundary, boundary + 1n, undefined);
-        seen = same.length;
+        seen += same.length;
         for (let i = 0; i < same.length && taken < req.limit; i++) take(same[i] as Row);
-        if (backward) hi = boundary;
-        else lo = boundary + 1n;
-      } else {
-        for (let i = 0; i < cut && taken < req.limit; i++) take(rows[i] as Row);
-        if (backward) hi = boundary + 1n;
-        else lo = boundary;
       }
+      if (backward) hi = boundary;
+      else lo = boundary + 1n;
       // size the next batch from what this one yielded
       const rate = (taken - before) / Math.max(1, seen);
       const want = rate > 0 ? Math.ceil(((req.limit - taken) / rate) * 1.5) : batch * 4;
-      batch = Math.min(100_000, Math.max(1000, want));
+      batch = Math.min(100_000, Math.max(plan.prefiltered ? 100 : 1000, want));
     }
     stats.entriesReturned += taken;
     // streams sorted by their labels, as Loki does
@@ -1045,7 +1043,8 @@ export function createEngine(opts: EngineOptions): Engine {
               const d = order === 'sort' ? a.value - b.value : b.value - a.value;
               return Number.isNaN(d) ? (Number.isNaN(a.value) ? 1 : -1) : d;
             });
-          } else if (!(req.expr.kind === 'vector_agg' && (req.expr.op === 'topk' || req.expr.op === 'bottomk'))) {
+          } else if (!containsSort(req.expr)) {
+            // Loki orders instant vectors by labels unless the query sorts by value
             samples.sort((a, b) => compareLabels(a.labels, b.labels));
           }
           return { type: 'vector', samples, timeMs: timesMs[0] as number, stats };
@@ -1058,6 +1057,19 @@ export function createEngine(opts: EngineOptions): Engine {
     },
   };
 
+}
+
+function containsSort(e: MetricExpr): boolean {
+  switch (e.kind) {
+    case 'vector_agg':
+      return e.op === 'sort' || e.op === 'sort_desc' || containsSort(e.expr);
+    case 'binary':
+      return containsSort(e.left) || containsSort(e.right);
+    case 'label_replace':
+      return containsSort(e.expr);
+    default:
+      return false;
+  }
 }
 
 function sumRange(vs: Float64Array | number[], from: number, to: number): number {
