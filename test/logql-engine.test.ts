@@ -380,6 +380,32 @@ describe('label filters pre-filtered in storage keep exact answers on awkward JS
   });
 });
 
+describe('paging through equal timestamps', () => {
+  beforeAll(async () => {
+    // 3000 lines in groups of 500 sharing a timestamp, across two streams
+    const a: [string, string][] = [];
+    const b: [string, string][] = [];
+    for (let i = 0; i < 3000; i++) (i % 2 ? a : b).push([at(Math.floor(i / 500)), `n=${i}`]);
+    await push('ties', { streams: [{ stream: { app: 't', s: 'a' }, values: a }, { stream: { app: 't', s: 'b' }, values: b }] });
+  });
+  const ns = async (o: Opts): Promise<number[]> => {
+    const r = await q('{app="t"} | logfmt | n >= 0', { tenants: ['ties'], end: 20, ...o });
+    if (r.type !== 'streams') throw new Error('streams');
+    return r.streams.flatMap((s) => s.entries.map((e) => Number(/n=(\d+)/.exec(e.line)?.[1])));
+  };
+  it('backward: the newest lines, none twice, none lost', async () => {
+    const got = await ns({ limit: 2500 });
+    expect(got).toHaveLength(2500);
+    expect([...new Set(got)].sort((x, y) => x - y)).toEqual(Array.from({ length: 2500 }, (_, i) => i + 500));
+  });
+  it('forward: the oldest group whole, then part of the next', async () => {
+    const got = await ns({ limit: 700, direction: 'forward' });
+    expect(new Set(got).size).toBe(700);
+    expect(got.filter((n) => n < 500)).toHaveLength(500);
+    expect(got.every((n) => n < 1000)).toBe(true);
+  });
+});
+
 describe('counting over | json in storage', () => {
   beforeAll(async () => {
     await push('clean', {
