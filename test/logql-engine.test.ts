@@ -293,6 +293,15 @@ describe('metric queries', () => {
     expect(v).toEqual({ [L({ app: 'web' })]: expect.closeTo(2.2, 9) });
   });
 
+  it('rate_counter: counter resets and extrapolation to the window edges (Prometheus rate)', async () => {
+    await push('counter', { streams: [{ stream: { app: 'ctr' }, values: [[at(1), 'total=10'], [at(2), 'total=20'], [at(3), 'total=30'], [at(4), 'total=5'], [at(5), 'total=15']] }] });
+    // increase 15-10 plus 30 lost at the reset = 35 over 4 s of samples (1 s apart);
+    // extended 1 s back to the window start (< 1.1 avg gap, and the zero point is further)
+    // and 0.5 s forward (the end is 5 s away): 35 * 5.5 / 4 over a 10 s range
+    const v = await vector('rate_counter({app="ctr"} | logfmt | unwrap total [10s])', { tenants: ['counter'] });
+    expect(v).toEqual({ [L({ app: 'ctr' })]: expect.closeTo((35 * 5.5) / 4 / 10, 12) });
+  });
+
   it('a conversion error is SampleExtractionErr unless filtered after unwrap', async () => {
     await expect(q('sum_over_time({app="web"} | logfmt | unwrap path [10s])', { instant: true })).rejects.toThrow(/SampleExtractionErr/);
     expect(await vector('sum by (app) (sum_over_time({app="web"} | logfmt | unwrap path | __error__="" [10s]))')).toEqual({});
