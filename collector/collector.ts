@@ -13,6 +13,8 @@ import { createCentralClient } from './central-client.ts';
 import { createStamper, externalLabelsFromConfig } from './external-labels.ts';
 import { createHeartbeat, type Heartbeat } from './heartbeat.ts';
 import type { Logger } from './logger.ts';
+import { loadScrapeConfigFile } from './scrape/config.ts';
+import { registerTargetsApi, startScraping, type Scraping } from './scrape/scrape-manager.ts';
 import { openShipLog, type ShipLog } from './ship-log.ts';
 import { createShipper, type Shipper } from './shipper.ts';
 import { openWal, type FsyncPolicy, type Wal, type WalFullPolicy } from './wal.ts';
@@ -81,6 +83,10 @@ export async function startCollector(config: Config): Promise<Collector> {
 
   const sink = createWalSink({ wal: () => walOpening, stamper: createStamper(external), registry });
   registerHttpReceivers(app, { config, ingester: sink });
+  // a bad scrape config stops start-up here, before anything listens
+  const scrapeConfigs = c.scrapeConfigFile ? loadScrapeConfigFile(c.scrapeConfigFile) : [];
+  let scraping: Scraping | undefined;
+  registerTargetsApi(app, () => scraping);
 
   const { host, port } = splitHostPort(config.server.httpListen);
   await app.listen({ host, port });
@@ -99,7 +105,6 @@ export async function startCollector(config: Config): Promise<Collector> {
   const client = createCentralClient({ url: c.central, token: c.token, cluster: c.cluster, version: COLLECTOR_VERSION, timeoutMs: c.shipTimeoutMs });
   let shipper: Shipper | undefined;
   let heartbeat: Heartbeat | undefined;
-  let scraping: { stop(): Promise<void> } | undefined;
   let wal: Wal | undefined;
 
   const ready = (async () => {
@@ -137,6 +142,7 @@ export async function startCollector(config: Config): Promise<Collector> {
       },
     });
     heartbeat.start();
+    if (scrapeConfigs.length > 0) scraping = startScraping({ configs: scrapeConfigs, sink, tenant: config.tenancy.defaultTenant, log, registry, userAgent: `fleetwatch-collector/${COLLECTOR_VERSION}` });
     isReady = true;
     log.info({ url: httpUrl, grpc: grpc.address, cluster: c.cluster, central: c.central, wal: walDir }, 'collector is ready');
   })();
