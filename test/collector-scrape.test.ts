@@ -230,6 +230,24 @@ scrape_configs:
     expect((await valuesOf('up', 'job', 'node')).at(-1)?.v).toBe(1);
   });
 
+  it('parses node-exporter\'s and Prometheus\'s own /metrics, text and OpenMetrics, every sample line', async () => {
+    const { parseExposition, formatOf, SCRAPE_ACCEPT } = await import('../collector/scrape/exposition.ts');
+    for (const url of [`http://127.0.0.1:${nodePort}/metrics`, `${prom?.url}/metrics`]) {
+      for (const accept of [SCRAPE_ACCEPT, 'text/plain;version=0.0.4']) {
+        const res = await fetch(url, { headers: { accept } });
+        const text = await res.text();
+        const format = formatOf(res.headers.get('content-type'));
+        const parsed = parseExposition(text, format);
+        if (!parsed.ok) throw new Error(`${url} (${format}): ${parsed.error}`);
+        const lines = text.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
+        expect(parsed.value.samples.length, `${url} ${format}`).toBe(lines.length);
+        expect(lines.length).toBeGreaterThan(100);
+        expect(parsed.value.families.size).toBeGreaterThan(20);
+      }
+    }
+    // (both answer the text format even when OpenMetrics is preferred; the OpenMetrics path is the test exporter's /om)
+  });
+
   it('marks a vanished series and a removed target stale', async () => {
     flap = false;
     await new Promise((r) => setTimeout(r, 2500));
