@@ -9,9 +9,9 @@
 // before its first send, and after a restart every sealed, unacknowledged
 // range is re-sent as the same batch.
 //
-// Format: an append-only file of 24-byte entries
+// Format: an append-only file of 32-byte entries
 //   u32 kind (1 sealed, 2 acknowledged, 3 base) | u32 crc32 of the rest |
-//   f64 first sequence | f64 last sequence
+//   f64 first sequence | f64 last sequence | f64 epoch of the shipper that sealed it
 // "base" means every sequence number up to `last` is acknowledged. A torn
 // last entry (crash mid-write) fails its CRC and is ignored. At start the
 // file is rewritten compactly (base + what is still open).
@@ -24,6 +24,8 @@ import type { Logger } from './logger.ts';
 export interface SealedBatch {
   readonly firstSeq: number;
   readonly lastSeq: number;
+  /** start time of the shipper run that sealed it (part of the batch id) */
+  readonly epoch: number;
 }
 
 export interface ShipLog {
@@ -34,23 +36,24 @@ export interface ShipLog {
   /** sealed batches central has not acknowledged yet, oldest first */
   pending(): SealedBatch[];
   /** Records a batch before its first send; resolves once durable per the fsync policy. */
-  seal(firstSeq: number, lastSeq: number): Promise<void>;
+  seal(firstSeq: number, lastSeq: number, epoch: number): Promise<void>;
   /** Records central's acknowledgement (written lazily: a lost ack only costs a deduplicated resend). */
   ack(firstSeq: number, lastSeq: number): Promise<void>;
   close(): Promise<void>;
 }
 
-const ENTRY = 24;
+const ENTRY = 32;
 const SEALED = 1;
 const ACKED = 2;
 const BASE = 3;
 const COMPACT_AFTER_ENTRIES = 50_000;
 
-function entry(kind: number, first: number, last: number): Buffer {
+function entry(kind: number, first: number, last: number, epoch = 0): Buffer {
   const b = Buffer.allocUnsafe(ENTRY);
   b.writeUInt32LE(kind, 0);
   b.writeDoubleLE(first, 8);
   b.writeDoubleLE(last, 16);
+  b.writeDoubleLE(epoch, 24);
   b.writeUInt32LE(crc32(b.subarray(8), crc32(b.subarray(0, 4))), 4);
   return b;
 }
@@ -64,7 +67,7 @@ export async function openShipLog(opts: { dir: string; fsync: FsyncPolicy; log: 
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
   let base = 0;
-  const sealed = new Map<number, number>();
+  const sealed = new Map<number, { last: number; epoch: number }>();
   const acked = new Map<number, number>();
   let off = 0;
   for (; off + ENTRY <= buf.length; off += ENTRY) {
@@ -74,7 +77,7 @@ export async function openShipLog(opts: { dir: string; fsync: FsyncPolicy; log: 
     const first = e.readDoubleLE(8);
     const last = e.readDoubleLE(16);
     if (kind === BASE) base = Math.max(base, last);
-    else if (kind === SEALED) sealed.set(first, last);
+    else if (kind === SEALED) sealed.set(first, { last, epoch: e.readDoubleLE(24) });
     else if (kind === ACKED) acked.set(first, last);
     else break;
   }
@@ -100,13 +103,13 @@ class State {
   sealedThrough: number;
   constructor(
     public ackedThrough: number,
-    /** first -> last of sealed, unacknowledged batches */
-    readonly sealed: Map<number, number>,
+    /** first -> last and epoch of sealed, unacknowledged batches */
+    readonly sealed: Map<number, { last: number; epoch: number }>,
     /** acknowledged ranges above ackedThrough (acks arrive out of order) */
     readonly acked: Map<number, number>,
   ) {
     this.sealedThrough = ackedThrough;
-    for (const [, l] of sealed) this.sealedThrough = Math.max(this.sealedThrough, l);
+    for (const [, s] of sealed) this.sealedThrough = Math.max(this.sealedThrough, s.last);
     for (const [, l] of acked) this.sealedThrough = Math.max(this.sealedThrough, l);
     this.advance();
   }
@@ -124,13 +127,13 @@ class State {
         }
       }
     }
-    for (const [f, l] of this.sealed) if (l <= this.ackedThrough || this.acked.get(f) === l) this.sealed.delete(f);
+    for (const [f, s] of this.sealed) if (s.last <= this.ackedThrough || this.acked.get(f) === s.last) this.sealed.delete(f);
   }
 
   snapshot(): Buffer {
     const parts = [entry(BASE, 0, this.ackedThrough)];
     for (const [f, l] of this.acked) parts.push(entry(ACKED, f, l));
-    for (const [f, l] of this.sealed) parts.push(entry(SEALED, f, l));
+    for (const [f, s] of this.sealed) parts.push(entry(SEALED, f, s.last, s.epoch));
     return Buffer.concat(parts);
   }
 }
@@ -153,7 +156,7 @@ class FileShipLog implements ShipLog {
   }
 
   pending(): SealedBatch[] {
-    return [...this.state.sealed].sort((a, b) => a[0] - b[0]).map(([firstSeq, lastSeq]) => ({ firstSeq, lastSeq }));
+    return [...this.state.sealed].sort((a, b) => a[0] - b[0]).map(([firstSeq, s]) => ({ firstSeq, lastSeq: s.last, epoch: s.epoch }));
   }
 
   private serial(fn: () => Promise<void>): Promise<void> {
@@ -162,11 +165,11 @@ class FileShipLog implements ShipLog {
     return p;
   }
 
-  seal(firstSeq: number, lastSeq: number): Promise<void> {
-    this.state.sealed.set(firstSeq, lastSeq);
+  seal(firstSeq: number, lastSeq: number, epoch: number): Promise<void> {
+    this.state.sealed.set(firstSeq, { last: lastSeq, epoch });
     this.state.sealedThrough = Math.max(this.state.sealedThrough, lastSeq);
     return this.serial(async () => {
-      await this.fh.write(entry(SEALED, firstSeq, lastSeq));
+      await this.fh.write(entry(SEALED, firstSeq, lastSeq, epoch));
       this.entries++;
       if (this.fsync !== 'never') await this.fh.datasync();
     });

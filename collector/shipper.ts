@@ -5,11 +5,14 @@
 // - A batch is a run of WAL records, at most collector.shipBatchBytes, read
 //   once durable. Under light load the shipper lingers up to
 //   collector.shipLingerMs for a fuller batch.
-// - Its id is "<wal id>-<first seq>-<last seq>". The range is sealed in the
-//   ship checkpoint (ship-log.ts) before the first send, so after a crash the
-//   same records go out again under the same id; central remembers the ids
-//   it has stored (and inserts with the id as ClickHouse's deduplication
-//   token), so a resend is acknowledged without a second copy.
+// - Its id is "<wal id>-<epoch>-<first seq>-<last seq>", the epoch being the
+//   start time of the shipper run that formed it. The range and epoch are
+//   sealed in the ship checkpoint (ship-log.ts) before the first send, so
+//   after a crash the same records go out again under the same id; central
+//   remembers the ids it has stored (and inserts with the id as ClickHouse's
+//   deduplication token), so a resend is acknowledged without a second copy.
+//   The epoch keeps a new batch from ever taking an old batch's id, even when
+//   an OS crash made the WAL hand out sequence numbers again.
 // - Up to collector.shipConcurrency batches are in flight; each retries with
 //   exponential backoff and jitter until central takes it, honouring
 //   Retry-After. Only an answer that says the batch can never be accepted
@@ -36,6 +39,8 @@ export interface ShipperOptions {
   readonly log: Logger;
   readonly registry?: MetricsRegistry;
   readonly now?: () => number;
+  /** identifies this run in batch ids (default: the start time) */
+  readonly epoch?: number;
 }
 
 export interface Shipper {
@@ -60,11 +65,13 @@ const MAX_REFUSALS = 5;
 interface BatchRange {
   readonly firstSeq: number;
   readonly lastSeq: number;
+  readonly epoch: number;
 }
 
 export function createShipper(opts: ShipperOptions): Shipper {
   const { wal, shipLog, log } = opts;
   const now = opts.now ?? Date.now;
+  const epoch = opts.epoch ?? now();
   const stop = new AbortController();
   const hardStop = new AbortController();
   let running: Promise<void> | undefined;
@@ -127,7 +134,7 @@ export function createShipper(opts: ShipperOptions): Shipper {
     }
     const raw = Buffer.concat([FLEET_BATCH_MAGIC, ...data.chunks]);
     const body = await snappyCompress(raw);
-    const id = `${wal.id}-${b.firstSeq}-${b.lastSeq}`;
+    const id = `${wal.id}-${b.epoch}-${b.firstSeq}-${b.lastSeq}`;
     const t0 = now();
     let refusals = 0;
     for (let attempt = 0; ; attempt++) {
@@ -196,7 +203,7 @@ export function createShipper(opts: ShipperOptions): Shipper {
     while (!stop.signal.aborted) {
       await waitForSlot();
       if (stop.signal.aborted) break;
-      if (wal.durableSeq < next) {
+      if (wal.lastSeq < next) {
         await wal.waitForRecords(next - 1, stop.signal);
         continue;
       }
@@ -209,8 +216,8 @@ export function createShipper(opts: ShipperOptions): Shipper {
         if (stop.signal.aborted) break;
         read = (await wal.read(next, opts.maxBatchBytes)) ?? read;
       }
-      const b = { firstSeq: next, lastSeq: read.lastSeq };
-      await shipLog.seal(b.firstSeq, b.lastSeq);
+      const b = { firstSeq: next, lastSeq: read.lastSeq, epoch };
+      await shipLog.seal(b.firstSeq, b.lastSeq, b.epoch);
       next = b.lastSeq + 1;
       launch(b, read, false);
     }

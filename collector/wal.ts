@@ -18,9 +18,11 @@
 //           collector.walFsyncIntervalMs and at each segment switch, so power
 //           loss costs at most that interval;
 //   never   write(2) only; the OS flushes when it likes.
-// The shipper only reads what is durable per the policy (fsynced unless
-// `never`), so an OS crash cannot lose a record central already has and then
-// hand its sequence number to a new record.
+// The shipper reads records as soon as they are written. An OS crash can
+// then lose (with `batch`/`never`) a tail central already has, and the
+// sequence numbers are handed out again after the restart; batch ids carry
+// the shipper's start epoch (shipper.ts), so a new batch over reused numbers
+// never looks like the old one to central.
 //
 // Size cap (collector.walMaxBytes): when an append would exceed it, the
 // default policy refuses it (FW_ERR_WAL_FULL, 429 / RESOURCE_EXHAUSTED) so the
@@ -86,13 +88,13 @@ export interface Wal {
   readonly id: string;
   /** the highest sequence number written */
   readonly lastSeq: number;
-  /** the highest sequence number the shipper may read (durable per policy) */
+  /** the highest sequence number known fsynced (lastSeq with fsync=always) */
   readonly durableSeq: number;
   /** Appends one record; resolves with its sequence number once durable per the policy. */
   append(type: FleetRecordType, tenant: string, payload: Uint8Array): Promise<number>;
-  /** Resolves once durableSeq > afterSeq, the signal aborts, or the WAL closes. */
+  /** Resolves once lastSeq > afterSeq, the signal aborts, or the WAL closes. */
   waitForRecords(afterSeq: number, signal?: AbortSignal): Promise<void>;
-  /** Reads durable records from the first one >= fromSeq, up to maxBytes (at least one record). */
+  /** Reads written records from the first one >= fromSeq, up to maxBytes (at least one record). */
   read(fromSeq: number, maxBytes: number): Promise<WalRead | undefined>;
   /** Reads exactly the records in [firstSeq, lastSeq] that still exist (re-sending a sealed batch). */
   readRange(firstSeq: number, lastSeq: number): Promise<WalRead>;
@@ -379,6 +381,7 @@ class FileWal implements Wal {
         this.written = this.nextSeq - 1;
         if (this.opts.fsync !== 'batch') this.setDurable(this.written);
         else this.scheduleFsync();
+        this.wakeReaders();
         this.m?.appends.inc({ outcome: 'ok' }, take.length);
         this.m?.appendedBytes.inc(pos - startBytes);
         for (let i = 0; i < take.length; i++) (take[i] as PendingAppend).resolve(firstSeq + i);
@@ -413,8 +416,10 @@ class FileWal implements Wal {
   }
 
   private setDurable(seq: number): void {
-    if (seq <= this.durable) return;
-    this.durable = seq;
+    if (seq > this.durable) this.durable = seq;
+  }
+
+  private wakeReaders(): void {
     const w = this.waiters;
     this.waiters = [];
     for (const f of w) f();
@@ -451,7 +456,7 @@ class FileWal implements Wal {
   }
 
   waitForRecords(afterSeq: number, signal?: AbortSignal): Promise<void> {
-    if (this.durable > afterSeq || this.closed || signal?.aborted) return Promise.resolve();
+    if (this.written > afterSeq || this.closed || signal?.aborted) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const done = () => {
         signal?.removeEventListener('abort', done);
@@ -465,7 +470,7 @@ class FileWal implements Wal {
   // --- reading back ----------------------------------------------------------
 
   read(fromSeq: number, maxBytes: number): Promise<WalRead | undefined> {
-    return this.readSpan(fromSeq, this.durable, maxBytes, false);
+    return this.readSpan(fromSeq, this.written, maxBytes, false);
   }
 
   async readRange(firstSeq: number, lastSeq: number): Promise<WalRead> {
@@ -586,9 +591,7 @@ class FileWal implements Wal {
         this.setDurable(this.written);
         await this.activeFh.close();
       });
-      const w = this.waiters;
-      this.waiters = [];
-      for (const f of w) f();
+      this.wakeReaders();
     })());
   }
 }

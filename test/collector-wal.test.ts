@@ -193,6 +193,9 @@ describe('WAL', () => {
     const wal = await openWal(opts(dir, { fsync: 'batch' }));
     for (let i = 0; i < 10; i++) await wal.append(FLEET_RECORD_METRICS, 'fake', payload(i));
     await wal.waitForRecords(9);
+    expect(wal.lastSeq).toBe(10);
+    // fsync=batch: the periodic fsync catches up
+    for (let i = 0; i < 100 && wal.durableSeq < 10; i++) await new Promise((r) => setTimeout(r, 20));
     expect(wal.durableSeq).toBe(10);
     await wal.release(10);
     await wal.close();
@@ -206,14 +209,14 @@ describe('ship checkpoint', () => {
   it('remembers sealed and acknowledged ranges across a restart, ignoring a torn entry', async () => {
     const dir = tmp();
     const a = await openShipLog({ dir, fsync: 'always', log: recorder() });
-    await a.seal(1, 10);
-    await a.seal(11, 20);
-    await a.seal(21, 30);
+    await a.seal(1, 10, 7);
+    await a.seal(11, 20, 7);
+    await a.seal(21, 30, 7);
     await a.ack(11, 20); // out of order
     expect(a.ackedThrough).toBe(0);
     await a.ack(1, 10);
     expect(a.ackedThrough).toBe(20);
-    await a.seal(31, 40);
+    await a.seal(31, 40, 8);
     await a.close();
     appendFileSync(path.join(dir, 'shipped.log'), Buffer.from('torn entry'));
     const log = recorder();
@@ -222,8 +225,8 @@ describe('ship checkpoint', () => {
     expect(b.ackedThrough).toBe(20);
     expect(b.sealedThrough).toBe(40);
     expect(b.pending()).toEqual([
-      { firstSeq: 21, lastSeq: 30 },
-      { firstSeq: 31, lastSeq: 40 },
+      { firstSeq: 21, lastSeq: 30, epoch: 7 },
+      { firstSeq: 31, lastSeq: 40, epoch: 8 },
     ]);
     await b.close();
   });
