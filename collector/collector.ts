@@ -8,7 +8,8 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { FleetwatchError, createHttpApp, createRegistry, gauge, splitHostPort, type Config, type MetricsRegistry } from '../core/index.ts';
-import { isValidClusterName, registerHttpReceivers, startGrpcReceiver, type GrpcReceiver } from '../ingest/index.ts';
+import { isValidClusterName, registerHttpReceivers } from '../ingest/index.ts';
+import { startCollectorGrpc, type CollectorGrpcReceiver } from './grpc-receiver.ts';
 import { createCentralClient } from './central-client.ts';
 import { createStamper, externalLabelsFromConfig } from './external-labels.ts';
 import { createHeartbeat, type Heartbeat } from './heartbeat.ts';
@@ -94,9 +95,9 @@ export async function startCollector(config: Config): Promise<Collector> {
   const boundPort = typeof addr === 'object' && addr ? addr.port : port;
   const httpUrl = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${boundPort}`;
 
-  let grpc: GrpcReceiver;
+  let grpc: CollectorGrpcReceiver;
   try {
-    grpc = await startGrpcReceiver(config, sink, config.limits.maxRequestBytes);
+    grpc = await startCollectorGrpc(config, sink);
   } catch (e) {
     await app.close();
     throw e;

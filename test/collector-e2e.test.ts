@@ -5,13 +5,19 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { startTestCentral, type TestCentral } from './helpers/central.ts';
 import { TOKEN, scrapeMetric, startCollectorProcess, waitDrained, type CollectorProcess } from './helpers/collector.ts';
 import { encodeRemoteWriteV1, snappyCompress } from '../protocols/index.ts';
+import { freePort, runFleetwatch } from './helpers/proc.ts';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { resourceFromAttributes } from '@opentelemetry/resources';
 
 let central: TestCentral;
 let collector: CollectorProcess;
+let grpcPort: number;
 
 beforeAll(async () => {
   central = await startTestCentral({ auth: { clusterTokens: [`east=${TOKEN}`, 'team-b/west=west-token-0123'] } });
-  collector = await startCollectorProcess({ central: central.httpUrl, env: { FLEETWATCH_COLLECTOR_EXTERNAL_LABELS: 'region=eu-1,env=test' } });
+  grpcPort = await freePort();
+  collector = await startCollectorProcess({ central: central.httpUrl, grpcPort, env: { FLEETWATCH_COLLECTOR_EXTERNAL_LABELS: 'region=eu-1,env=test' } });
 });
 
 afterAll(async () => {
@@ -71,6 +77,26 @@ describe('collector -> central', () => {
     expect(await scrapeMetric(collector.url, 'fleetwatch_collector_received_total', 'signal="metrics"')).toBe(2);
     expect(await scrapeMetric(collector.url, 'fleetwatch_collector_shipped_records_total')).toBe(3);
     expect(await scrapeMetric(collector.url, 'fleetwatch_collector_shipping_lag_seconds')).toBe(0);
+  });
+
+  it('takes OTLP/gRPC from the OpenTelemetry SDK exporter', async () => {
+    const tp = new BasicTracerProvider({ resource: resourceFromAttributes({ 'service.name': 'grpc-svc' }), spanProcessors: [new SimpleSpanProcessor(new OTLPTraceExporter({ url: `http://127.0.0.1:${grpcPort}` }))] });
+    tp.getTracer('e2e').startSpan('via-grpc').end();
+    await tp.forceFlush();
+    await tp.shutdown();
+    await waitDrained(collector.url, 20_000);
+    const spans = await central.store.queryRows<{ r: Record<string, string> }>({ sql: `SELECT resource_attributes AS r FROM ${db()}.spans WHERE name = 'via-grpc'`, params: {} });
+    expect(spans.map((x) => [x.r['service.name'], x.r['cluster']])).toEqual([['grpc-svc', 'east']]);
+  });
+
+  it('refuses to start without --cluster or --central, naming the flag', async () => {
+    const a = await runFleetwatch(['collector', '--central', 'http://127.0.0.1:1']);
+    expect(a.code).toBe(1);
+    expect(a.stderr).toMatch(/--cluster NAME.*FW_ERR_CONFIG_INVALID/);
+    const b = await runFleetwatch(['collector', '--cluster', 'x']);
+    expect(b.stderr).toMatch(/--central URL/);
+    const c = await runFleetwatch(['collector', '--cluster', 'bad name', '--central', 'http://127.0.0.1:1']);
+    expect(c.stderr).toMatch(/collector.cluster "bad name"/);
   });
 
   it('heartbeats fill the cluster registry', async () => {

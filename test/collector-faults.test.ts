@@ -10,7 +10,8 @@ import path from 'node:path';
 import { startTestCentral, type TestCentral } from './helpers/central.ts';
 import { freePort } from './helpers/proc.ts';
 import { TOKEN, exactlyOnceProblems, scrapeMetric, startCollectorProcess, startFaultProxy, startLoad, storedCounts, waitDrained, type CollectorProcess } from './helpers/collector.ts';
-import { encodeRemoteWriteV1, snappyCompress } from '../protocols/index.ts';
+import { GRPC_STATUS, encodeRemoteWriteV1, otlpGrpcServiceDefinition, snappyCompress } from '../protocols/index.ts';
+import { Metadata, credentials, makeGenericClientConstructor, type ServiceError } from '@grpc/grpc-js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -38,6 +39,16 @@ async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, 
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function varint(n: number): Buffer {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n & 0x7f) | 0x80);
+    n >>>= 7;
+  }
+  out.push(n);
+  return Buffer.from(out);
+}
 
 describe('collector faults', () => {
   it('kill -9 mid-stream: every sample acknowledged before the kill is in central exactly once after a restart', async () => {
@@ -94,7 +105,8 @@ describe('collector faults', () => {
 
   it('WAL cap: clients get 429 with Retry-After, and nothing acknowledged is dropped', async () => {
     const port = await freePort(); // central is not there yet
-    const col = await collector({ central: `http://127.0.0.1:${port}`, env: { FLEETWATCH_COLLECTOR_WAL_MAX_BYTES: '1MiB' } });
+    const grpcPort = await freePort();
+    const col = await collector({ central: `http://127.0.0.1:${port}`, grpcPort, env: { FLEETWATCH_COLLECTOR_WAL_MAX_BYTES: '1MiB' } });
     const load = startLoad(col.url, { metric: 'fault_cap', lanes: 2, samplesPerRequest: 500, pauseMs: 0 });
     await until(() => load.nextId > 0 && (load as { ackedCount: number }).ackedCount > 0, 10_000, 'first acks');
     let res = await (async () => {
@@ -106,9 +118,25 @@ describe('collector faults', () => {
     expect(res.acked.length).toBeGreaterThan(0);
     expect(await scrapeMetric(col.url, 'fleetwatch_collector_wal_bytes')).toBeLessThanOrEqual(1024 * 1024);
 
-    // OTLP/HTTP says it its own way (and Loki push too)
-    const otlp = await fetch(`${col.url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ timeUnixNano: '1', body: { stringValue: 'x'.repeat(300_000) } }] }] }] }) });
+    // OTLP/HTTP says it its own way, OTLP/gRPC with RESOURCE_EXHAUSTED
+    const bigLog = JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ timeUnixNano: '1', body: { stringValue: 'x'.repeat(300_000) } }] }] }] });
+    const otlp = await fetch(`${col.url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bigLog });
     expect([429, 503]).toContain(otlp.status);
+    const Client = makeGenericClientConstructor(otlpGrpcServiceDefinition('logs'), 'OtlpRaw');
+    const client = new Client(`127.0.0.1:${grpcPort}`, credentials.createInsecure());
+    // LogsData{resource_logs{scope_logs{log_records{time_unix_nano, body{string_value}}}}} by hand: 300 KB of body
+    const str = Buffer.concat([Buffer.from([0x0a]), varint(300_000), Buffer.alloc(300_000, 0x78)]);
+    const rec = Buffer.concat([Buffer.from([0x09]), Buffer.alloc(8, 1), Buffer.from([0x2a]), varint(str.length), str]);
+    const scope = Buffer.concat([Buffer.from([0x12]), varint(rec.length), rec]);
+    const rl = Buffer.concat([Buffer.from([0x12]), varint(scope.length), scope]);
+    const body = Buffer.concat([Buffer.from([0x0a]), varint(rl.length), rl]);
+    const err = await new Promise<ServiceError | null>((resolve) => {
+      (client.Export as (req: Buffer, md: Metadata, cb: (e: ServiceError | null) => void) => void).call(client, body, new Metadata(), (e) => {
+        client.close();
+        resolve(e);
+      });
+    });
+    expect(err?.code).toBe(GRPC_STATUS.RESOURCE_EXHAUSTED);
 
     const c = await central(port);
     const more = startLoad(col.url, { metric: 'fault_cap', lanes: 1, samplesPerRequest: 500, pauseMs: 20, startId: load.nextId });

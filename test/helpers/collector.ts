@@ -19,10 +19,10 @@ export interface CollectorProcess extends Running {
 }
 
 /** Starts `fleetwatch collector` (a real process) on a loopback port; `port`/`dataDir` reuse a previous one's. */
-export async function startCollectorProcess(opts: { central: string; dataDir?: string; port?: number; env?: Record<string, string>; token?: string; cluster?: string }): Promise<CollectorProcess> {
+export async function startCollectorProcess(opts: { central: string; dataDir?: string; port?: number; grpcPort?: number; env?: Record<string, string>; token?: string; cluster?: string }): Promise<CollectorProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'fw-col-'));
   const port = opts.port ?? (await freePort());
-  const args = ['collector', '--cluster', opts.cluster ?? 'east', '--central', opts.central, '--data-dir', dataDir, '--grpc-listen', '127.0.0.1:0', '--log-level', 'warn'];
+  const args = ['collector', '--cluster', opts.cluster ?? 'east', '--central', opts.central, '--data-dir', dataDir, '--grpc-listen', `127.0.0.1:${opts.grpcPort ?? 0}`, '--log-level', 'warn'];
   if (opts.token ?? TOKEN) args.push('--token', opts.token ?? TOKEN);
   const env = {
     FLEETWATCH_COLLECTOR_SHIP_MAX_BACKOFF_MS: '1s',
