@@ -45,7 +45,11 @@ export interface ShipperOptions {
 
 export interface Shipper {
   start(): void;
-  /** Stops taking new batches, gives in-flight ones up to graceMs, then cancels them (they are re-sent after a restart). */
+  /**
+   * Stops taking new batches; a send under way gets up to graceMs to finish,
+   * a batch waiting to retry stops at once (both stay sealed and are re-sent
+   * after a restart).
+   */
   shutdown(graceMs: number): Promise<void>;
   /** the last failure, '' once a send succeeded again */
   readonly lastError: string;
@@ -167,9 +171,12 @@ export function createShipper(opts: ShipperOptions): Shipper {
         break;
       }
       if (attempt === 0 || attempt % 10 === 0) log.warn({ batch: id, attempt: attempt + 1, error: lastError }, 'shipping a batch failed; retrying with backoff');
+      // shutting down: a batch waiting to retry stays sealed and goes out after the restart
+      if (stop.signal.aborted) return;
       m?.retries.inc();
       const delay = Math.max(backoffMs(attempt, opts.minBackoffMs, opts.maxBackoffMs), Math.min(answer.retryAfterMs ?? 0, opts.maxBackoffMs));
-      await sleep(delay, hardStop.signal);
+      await sleep(delay, stop.signal);
+      if (stop.signal.aborted) return;
     }
     await acknowledge(b);
   };
