@@ -567,25 +567,26 @@ export function createEngine(opts: EngineOptions): Engine {
     while (lo < hi && taken < req.limit && (plan.pipeline || interval > 0n)) {
       req.signal?.throwIfAborted();
       const before = taken;
-      const rows = await fetch(lo, hi, batch);
-      if (rows.length < batch) {
+      // one row more than the batch tells whether the batch ends inside a run of equal timestamps
+      const rows = await fetch(lo, hi, batch + 1);
+      if (rows.length <= batch) {
         for (let i = 0; i < rows.length && taken < req.limit; i++) take(rows[i] as Row);
         break;
       }
-      // rows at the last timestamp may continue past the batch: take those before it,
-      // then (if still short) that whole instant, then move past it
-      const boundary = (rows[rows.length - 1] as Row).tsNs;
-      let cut = rows.length;
+      const boundary = (rows[batch] as Row).tsNs;
+      let cut = batch;
       while (cut > 0 && (rows[cut - 1] as Row).tsNs === boundary) cut--;
       for (let i = 0; i < cut && taken < req.limit; i++) take(rows[i] as Row);
       let seen = cut;
-      if (taken < req.limit) {
+      if (cut === 0) {
+        // the whole batch shares one timestamp: read that instant whole, then move past it
         const same = await fetch(boundary, boundary + 1n, undefined);
-        seen += same.length;
+        seen = same.length;
         for (let i = 0; i < same.length && taken < req.limit; i++) take(same[i] as Row);
-      }
-      if (backward) hi = boundary;
-      else lo = boundary + 1n;
+        if (backward) hi = boundary;
+        else lo = boundary + 1n;
+      } else if (backward) hi = boundary + 1n; // continue from the boundary instant, inclusive
+      else lo = boundary;
       // size the next batch from what this one yielded
       const rate = (taken - before) / Math.max(1, seen);
       const want = rate > 0 ? Math.ceil(((req.limit - taken) / rate) * 1.5) : batch * 4;
