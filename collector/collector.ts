@@ -74,6 +74,8 @@ export async function startCollector(config: Config): Promise<Collector> {
       fsync,
       fsyncIntervalMs: c.walFsyncIntervalMs,
       fullPolicy: c.walFullPolicy as WalFullPolicy,
+      // a batch of one record must still fit central's request limit (the same setting there)
+      maxRecordBytes: config.limits.maxRequestBytes - 1024,
       log,
       registry,
       releasedSeq: shipLog.ackedThrough,

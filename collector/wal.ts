@@ -51,6 +51,8 @@ export interface WalOptions {
   readonly fsync: FsyncPolicy;
   readonly fsyncIntervalMs: number;
   readonly fullPolicy: WalFullPolicy;
+  /** largest record (a batch of one must still fit central's request limit); default maxBytes / 2 */
+  readonly maxRecordBytes?: number;
   readonly log: Logger;
   readonly registry?: MetricsRegistry;
   /** records up to this sequence number are shipped already (from the shipper's checkpoint) */
@@ -203,7 +205,7 @@ class FileWal implements Wal {
     const r = opts.registry;
     this.m = r
       ? {
-          appends: counter(r, 'fleetwatch_collector_wal_appends_total', 'WAL appends by outcome (ok, full, error)', ['outcome']),
+          appends: counter(r, 'fleetwatch_collector_wal_appends_total', 'WAL appends by outcome (ok, full, too_large, error)', ['outcome']),
           appendedBytes: counter(r, 'fleetwatch_collector_wal_appended_bytes_total', 'bytes appended to the WAL'),
           dropped: counter(r, 'fleetwatch_collector_wal_dropped_records_total', 'unshipped records deleted by the drop-oldest policy (a batch already in flight is still delivered)'),
           corrupt: counter(r, 'fleetwatch_collector_wal_corrupt_bytes_total', 'bytes skipped as torn or corrupt (replay and read-back)'),
@@ -310,9 +312,10 @@ class FileWal implements Wal {
     if (this.closed) return Promise.reject(new FleetwatchError('FW_ERR_WAL_IO', 'the collector is shutting down'));
     const size = frameSize(tenant, payload);
     if (size - payload.length > 1024) return Promise.reject(new FleetwatchError('FW_ERR_TENANT_INVALID', 'tenant id too long'));
-    if (size > this.opts.maxBytes / 2) {
-      this.m?.appends.inc({ outcome: 'full' });
-      return Promise.reject(new FleetwatchError('FW_ERR_INGEST_TOO_LARGE', `one record of ${size} bytes is more than half the WAL cap (${this.opts.maxBytes} bytes); send smaller requests or raise collector.walMaxBytes`));
+    const maxRecord = Math.min(this.opts.maxBytes / 2, this.opts.maxRecordBytes ?? Infinity);
+    if (size > maxRecord) {
+      this.m?.appends.inc({ outcome: 'too_large' });
+      return Promise.reject(new FleetwatchError('FW_ERR_INGEST_TOO_LARGE', `one request makes a record of ${size} bytes, more than ${maxRecord} (half the WAL cap, or what central takes in one request); send smaller requests`));
     }
     if (this.totalBytes + this.pendingBytes + size > this.opts.maxBytes) {
       if (this.opts.fullPolicy === 'drop-oldest') this.dropOldest(size);

@@ -188,6 +188,13 @@ describe('WAL', () => {
     await wal.close();
   });
 
+  it('refuses a record larger than maxRecordBytes (413) and keeps going', async () => {
+    const wal = await openWal(opts(tmp(), { maxRecordBytes: 4096 }));
+    await expect(wal.append(FLEET_RECORD_METRICS, 'fake', payload(1, 5000))).rejects.toMatchObject({ code: 'FW_ERR_INGEST_TOO_LARGE', status: 413 });
+    expect(await wal.append(FLEET_RECORD_METRICS, 'fake', payload(2, 3000))).toBe(1);
+    await wal.close();
+  });
+
   it('keeps numbering when every segment is released (batch ids are never reused)', async () => {
     const dir = tmp();
     const wal = await openWal(opts(dir, { fsync: 'batch' }));
