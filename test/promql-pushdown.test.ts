@@ -233,7 +233,9 @@ describe('select()', () => {
     const req = { matchers: matchersOf('http_requests_total'), startMs: T0, endMs: T1, hints };
     await expect(createClickHouseSource({ store, tenants: [TENANT], maxSeries: 5 }).select(req)).rejects.toMatchObject({ errorType: 'execution' });
     await expect(createClickHouseSource({ store, tenants: [TENANT], maxSamples: 1000 }).select(req)).rejects.toMatchObject({ errorType: 'execution' });
-    const r = await engine.instantQuery(createClickHouseSource({ store, tenants: [TENANT], maxSeries: 5 }), 'sum(rate(http_requests_total[5m]))', T1);
+    // the limit counts the series a query touches, also when ClickHouse aggregates them
+    await expect(engine.instantQuery(createClickHouseSource({ store, tenants: [TENANT], maxSeries: 5 }), 'sum(rate(http_requests_total[5m]))', T1)).rejects.toMatchObject({ errorType: 'execution' });
+    const r = await engine.instantQuery(createClickHouseSource({ store, tenants: [TENANT], maxSeries: 50 }), 'sum(rate(http_requests_total[5m]))', T1);
     expect(r.value.resultType).toBe('vector');
   });
 

@@ -24,6 +24,12 @@ export class RowReader {
     return this.buf[this.off++] as number;
   }
 
+  uint32(): number {
+    const v = this.view.getUint32(this.off, true);
+    this.off += 4;
+    return v;
+  }
+
   varUInt(): number {
     let v = 0;
     let shift = 1;

@@ -19,11 +19,13 @@
 // latest sample within the lookback (a staleness marker there means absent).
 // Range functions never see staleness markers (Prometheus drops them from
 // range vectors), so those rows are filtered before the functions run.
-import { sortLabels, type Labels } from '../../core/index.ts';
+import type { Labels } from '../../core/index.ts';
 import { SqlBuilder, type Sql } from '../../storage/index.ts';
 import type { AggregateExpr, Call, Expr, LabelMatcher, SubqueryExpr, VectorSelector } from './ast.ts';
 import { RowReader } from './ch-row-reader.ts';
-import { dateTime64Param, isMultiTenant, METRIC_NAME, pinnedMetricName, samplesConditions, seriesFromWhere, splitTenantMatchers, STALE_BITS_SQL, TENANT_LABEL, type TenantScope } from './clickhouse-sql.ts';
+import { dateTime64Param, METRIC_NAME, msParam, pinnedMetricName, STALE_BITS_SQL, type TenantScope } from './clickhouse-sql.ts';
+import { groupIdExpr, lookupSeries, seriesRestriction, type SeriesLookup } from './clickhouse-series.ts';
+import { LabelSetIndex } from './label-set.ts';
 import { durationMs } from './parse.ts';
 import { KEEPS_METRIC_NAME, RANGE_KERNELS, type RangeEnv } from './range-functions.ts';
 import type { PushdownRequest, PushdownResult } from './series-source.ts';
@@ -140,16 +142,37 @@ function secondsParam(ms: number): string {
   return dateTime64Param(ms);
 }
 
-/** The SQL for a plan, or null when nothing can match (no tenant left). */
-export function pushdownSql(plan: PushdownPlan, env: PushdownEnv): Sql | null {
-  const { tenants, matchers } = splitTenantMatchers(env.scope, plan.matchers);
-  if (tenants.length === 0) return null;
-  const multi = isMultiTenant(env.scope);
-  // Samples in (evalStart - window, evalEnd]; the series rows for those days.
-  const sq = { db: env.db, tenants, matchers, startMs: plan.evalStartMs - plan.windowMs + 1, endMs: plan.evalEndMs };
-  const q = new SqlBuilder();
-  const seriesFrom = seriesFromWhere(q, sq);
-  const conds = samplesConditions(q, sq);
+/** The labels a pushed node's per-series result carries: __name__ dropped unless the function keeps it. */
+function resultLabels(plan: PushdownPlan, l: Labels): Labels {
+  if (plan.keepName) return l;
+  const i = l.names.indexOf(METRIC_NAME);
+  if (i < 0) return l;
+  return { names: l.names.filter((_, j) => j !== i), values: l.values.filter((_, j) => j !== i) };
+}
+
+/** Prometheus's grouping labels: by(...) keeps the listed labels, without(...) drops them and __name__. */
+function groupingLabels(l: Labels, grouping: readonly string[], without: boolean): Labels {
+  const names: string[] = [];
+  const values: string[] = [];
+  for (let i = 0; i < l.names.length; i++) {
+    const n = l.names[i] as string;
+    const keep = without ? n !== METRIC_NAME && !grouping.includes(n) : grouping.includes(n);
+    if (keep) {
+      names.push(n);
+      values.push(l.values[i] as string);
+    }
+  }
+  return { names, values };
+}
+
+/** The per-series aggregate (the timeSeries*ToGrid function) and the sample conditions of a plan. */
+function perSeriesSql(q: SqlBuilder, plan: PushdownPlan, env: PushdownEnv, series: SeriesLookup): string {
+  const conds = [
+    ...seriesRestriction(q, series),
+    // Samples in (evalStart - window, evalEnd].
+    `timestamp_ms > ${q.param('Int64', msParam(plan.evalStartMs - plan.windowMs))}`,
+    `timestamp_ms <= ${q.param('Int64', msParam(plan.evalEndMs))}`,
+  ];
   // Range vectors never contain staleness markers; the instant selector needs them.
   if (plan.fn !== 'instant') conds.push(`reinterpretAsUInt64(value) != ${STALE_BITS_SQL}`);
   const fnName = plan.fn === 'instant' ? 'timeSeriesResampleToGridWithStaleness' : (RANGE_FUNCTIONS.get(plan.fn) as string);
@@ -161,133 +184,83 @@ export function pushdownSql(plan: PushdownPlan, env: PushdownEnv): Sql | null {
   ].join(', ');
   // A staleness marker as the latest sample within the lookback means "no value".
   const perStep = plan.fn === 'instant' ? `arrayMap(x -> if(isNotNull(x) AND reinterpretAsUInt64(assumeNotNull(x)) = ${STALE_BITS_SQL}, NULL, x), r0)` : 'r0';
-
-  q.add(`WITH matched AS (SELECT tenant, metric_name, fingerprint, any(labels) AS lset ${seriesFrom} GROUP BY tenant, metric_name, fingerprint)`);
-  const perSeries = [
-    `SELECT m.tenant AS tenant, m.lset AS labels, ${perStep} AS r FROM (`,
+  return [
+    `SELECT tenant, fingerprint, ${perStep} AS r FROM (`,
     `SELECT tenant, fingerprint, ${fnName}(${gridParams})(fromUnixTimestamp64Milli(timestamp_ms), value) AS r0`,
     `FROM ${env.db}.metrics_samples WHERE ${conds.join(' AND ')}`,
-    'AND (tenant, metric_name, fingerprint) IN (SELECT tenant, metric_name, fingerprint FROM matched)',
-    'GROUP BY tenant, fingerprint) AS d',
-    'INNER JOIN matched AS m ON m.tenant = d.tenant AND m.fingerprint = d.fingerprint',
+    'GROUP BY tenant, fingerprint)',
   ].join(' ');
+}
 
-  if (!plan.agg) {
-    // One output series per input series, labels without __name__ unless the function keeps it.
-    q.add(`SELECT tenant, labels, arrayMap(x -> ifNull(x, 0), r), arrayMap(x -> toUInt8(isNotNull(x)), r) FROM (${perSeries})`);
-    q.add('WHERE arrayExists(x -> isNotNull(x), r)');
-    q.add(`LIMIT ${q.param('UInt64', env.maxSeries + 1)}`);
-    return q.build();
-  }
-
-  const { op, grouping, without } = plan.agg;
-  // Grouping key columns: by(...) reads each label; without(...) keeps the label map minus the dropped names.
-  const keyExprs: string[] = [];
-  if (without) {
-    const drop = new Set([...grouping, METRIC_NAME]);
-    keyExprs.push(`mapFilter((k, v) -> NOT has(${q.param('Array(String)', [...drop])}, k), labels)`);
-    keyExprs.push(multi && !drop.has(TENANT_LABEL) ? 'tenant' : "''");
-  } else {
-    for (const g of grouping) {
-      if (g === TENANT_LABEL && multi) keyExprs.push('tenant');
-      else if (g === METRIC_NAME && !plan.keepName) keyExprs.push("''");
-      else keyExprs.push(`labels[${q.param('String', g)}]`);
-    }
-  }
-  const keys = keyExprs.map((e, i) => `${e} AS k${i}`);
-  const keyNames = keyExprs.map((_, i) => `k${i}`);
-  let values: string;
+function aggregateValuesSql(op: PushedAgg): string {
   switch (op) {
     case 'sum':
-      values = 'arrayMap(x -> ifNull(x, 0), sumKahanForEach(r))';
-      break;
+      return 'arrayMap(x -> ifNull(x, 0), sumKahanForEach(r))';
     case 'avg':
-      values = 'arrayMap(x -> ifNull(x, 0), avgForEach(r))';
-      break;
+      return 'arrayMap(x -> ifNull(x, 0), avgForEach(r))';
     case 'min':
     case 'max':
       // NaN only when every value is NaN (Prometheus replaces a NaN by any later value).
-      values = `arrayMap(x -> ifNull(x, nan), ${op}ForEach(arrayMap(x -> if(isNaN(x), NULL, x), r)))`;
-      break;
+      return `arrayMap(x -> ifNull(x, nan), ${op}ForEach(arrayMap(x -> if(isNaN(x), NULL, x), r)))`;
     case 'count':
-      values = 'arrayMap(x -> toFloat64(x), countForEach(r))';
-      break;
+      return 'arrayMap(x -> toFloat64(x), countForEach(r))';
     case 'group':
-      values = 'arrayMap(x -> 1., countForEach(r))';
-      break;
+      return 'arrayMap(x -> 1., countForEach(r))';
   }
-  q.add(`SELECT ${keyNames.length ? keyNames.join(', ') + ', ' : ''}${values}, arrayMap(x -> toUInt8(x > 0), countForEach(r)) AS present`);
-  q.add(`FROM (SELECT ${[...keys, 'r'].join(', ')} FROM (${perSeries}))`);
-  if (keyNames.length) q.add(`GROUP BY ${keyNames.join(', ')}`);
-  q.add('HAVING arrayExists(x -> x > 0, present)');
-  return q.build();
 }
 
-/** Output labels of a pushed aggregation group. */
-function groupLabels(plan: PushdownPlan, r: RowReader, multi: boolean): Labels {
-  const agg = plan.agg as NonNullable<PushdownPlan['agg']>;
-  const names: string[] = [];
-  const values: string[] = [];
-  if (agg.without) {
-    r.stringMap(names, values);
-    const tenant = r.string();
-    if (multi && tenant !== '') {
-      names.push(TENANT_LABEL);
-      values.push(tenant);
-    }
-  } else {
-    for (const g of agg.grouping) {
-      const v = r.string();
-      if (v !== '' && !names.includes(g)) {
-        names.push(g);
-        values.push(v);
-      }
-    }
-  }
-  return sortLabels(names, values);
-}
-
-/** Runs a plan; rows decode into one series per output label set. */
+/**
+ * Runs a plan: the series look-up, then one samples query. Per-series
+ * results come back by fingerprint; aggregations group in ClickHouse by a
+ * group id computed here from the labels (the evaluator's grouping rules),
+ * so no label travels through the samples query.
+ */
 export async function runPushdown(plan: PushdownPlan, env: PushdownEnv, run: (q: Sql) => Promise<Uint8Array>): Promise<PushdownResult | null> {
-  const q = pushdownSql(plan, env);
-  if (!q) return { series: [] };
-  const bytes = await run(q);
-  const r = RowReader.of(bytes);
-  const multi = isMultiTenant(env.scope);
-  const series: Array<PushdownResult['series'][number]> = [];
-  while (!r.done) {
-    let labels: Labels;
-    if (plan.agg) labels = groupLabels(plan, r, multi);
-    else {
-      const tenant = r.string();
-      const names: string[] = [];
-      const values: string[] = [];
-      r.stringMap(names, values);
-      if (!plan.keepName) {
-        const i = names.indexOf(METRIC_NAME);
-        if (i >= 0) {
-          names.splice(i, 1);
-          values.splice(i, 1);
-        }
-      }
-      if (multi) {
-        names.push(TENANT_LABEL);
-        values.push(tenant);
-      }
-      labels = sortLabels(names, values);
-    }
-    let vals = r.float64Array();
-    let present: Uint8Array | null = r.uint8Array();
+  const series = await lookupSeries(env, plan.matchers, plan.evalStartMs - plan.windowMs + 1, plan.evalEndMs, run);
+  if (series.series.length === 0) return { series: [] };
+  const q = new SqlBuilder();
+  const perSeries = perSeriesSql(q, plan, env, series);
+  const out: Array<PushdownResult['series'][number]> = [];
+  const finish = (labels: Labels, valsIn: Float64Array, presentIn: Uint8Array): void => {
+    let vals = valsIn;
+    let present = presentIn;
     if (plan.pinnedAt) {
       // @: the same value at every step.
       vals = new Float64Array(plan.n).fill(vals[0] as number);
       present = new Uint8Array(plan.n).fill(present[0] as number);
     }
     if (vals.length !== plan.n) throw new Error(`pushdown returned ${vals.length} steps for a grid of ${plan.n}`);
-    if (!plan.agg && series.length >= env.maxSeries) return null;
-    series.push({ labels, values: vals, present: present.every((p) => p === 1) ? null : present });
+    out.push({ labels, values: vals, present: present.every((p) => p === 1) ? null : present });
+  };
+  if (!plan.agg) {
+    q.add(`SELECT tenant, fingerprint, arrayMap(x -> ifNull(x, 0), r), arrayMap(x -> toUInt8(isNotNull(x)), r) FROM (${perSeries})`);
+    q.add('WHERE arrayExists(x -> isNotNull(x), r)');
+    const r = RowReader.of(await run(q.build()));
+    while (!r.done) {
+      const tenant = r.string();
+      const [hi, lo] = r.uint64Parts();
+      const vals = r.float64Array();
+      const present = r.uint8Array();
+      const s = series.find(tenant, hi, lo);
+      if (s) finish(resultLabels(plan, s.labels), vals, present);
+    }
+    return { series: out };
   }
-  return { series };
+  const { op, grouping, without } = plan.agg;
+  const groups = new LabelSetIndex();
+  const gid = groupIdExpr(q, series, (s) => groups.idOf(groupingLabels(resultLabels(plan, s.labels), grouping, without)) + 1);
+  q.add(`SELECT g, ${aggregateValuesSql(op)}, arrayMap(x -> toUInt8(x > 0), countForEach(r)) AS present`);
+  q.add(`FROM (SELECT ${gid} AS g, r FROM (${perSeries})) WHERE g > 0 GROUP BY g`);
+  q.add('HAVING arrayExists(x -> x > 0, present)');
+  const r = RowReader.of(await run(q.build()));
+  while (!r.done) {
+    const g = r.uint32();
+    const vals = r.float64Array();
+    const present = r.uint8Array();
+    const labels = groups.sets[g - 1];
+    if (labels) finish(labels, vals, present);
+  }
+  return { series: out };
 }
 
 // ---- range functions over a subquery of a pushed-down expression ----

@@ -1,8 +1,9 @@
-// The PromQL engine's SeriesSource over ClickHouse (the Store): series are
-// matched in metrics_series for the days in range, their samples read from
-// metrics_samples in one query, sorted per series in ClickHouse and shipped
-// as RowBinary Array(Float64) columns that land in typed arrays with one copy
-// per series. Values are never converted on the way, so staleness markers
+// The PromQL engine's SeriesSource over ClickHouse (the Store): a selector's
+// series are looked up in metrics_series for the days in range
+// (clickhouse-series.ts), then one samples query names exactly those series
+// by the samples table's key prefix; samples come back sorted per series in
+// ClickHouse as RowBinary Array(Float64) columns that land in typed arrays
+// with one copy per series. Values are never converted on the way, so staleness markers
 // (NaN 0x7ff0000000000002) arrive bit-exact. Exact duplicates — the same
 // series and timestamp written twice, as a retried remote_write does — are
 // folded to one sample.
@@ -13,10 +14,11 @@
 // Pushdown (clickhouse-pushdown.ts): range functions and aggregations the
 // engine offers are computed in ClickHouse when their result is identical to
 // the TypeScript evaluator's.
-import { FleetwatchError, isFleetwatchError, sortLabels, type Labels } from '../../core/index.ts';
-import { SqlBuilder, ident, type QueryOptions, type Store } from '../../storage/index.ts';
+import { FleetwatchError, isFleetwatchError, type Labels } from '../../core/index.ts';
+import { SqlBuilder, ident, type QueryOptions, type Sql, type Store } from '../../storage/index.ts';
 import { RowReader } from './ch-row-reader.ts';
-import { isMultiTenant, samplesConditions, seriesFromWhere, splitTenantMatchers, TENANT_LABEL, type TenantScope } from './clickhouse-sql.ts';
+import { msParam, type TenantScope } from './clickhouse-sql.ts';
+import { lookupSeries, seriesRestriction } from './clickhouse-series.ts';
 import { PromqlError, abortError, tooManySamples } from './errors.ts';
 import type { PushdownRequest, PushdownResult, SelectRequest, SeriesSet, SeriesSource } from './series-source.ts';
 import { planPushdown, planSubqueryPushdown, runPushdown, runSubqueryPushdown } from './clickhouse-pushdown.ts';
@@ -75,7 +77,7 @@ export function createClickHouseSource(options: ClickHouseSourceOptions): ClickH
     };
   };
 
-  const runBinary = async (q: ReturnType<SqlBuilder['build']>, signal: AbortSignal | undefined, extra?: Record<string, string | number>): Promise<Uint8Array> => {
+  const runBinary = async (q: Sql, signal: AbortSignal | undefined, extra?: Record<string, string | number>): Promise<Uint8Array> => {
     stats.queries++;
     try {
       return await store.queryBinary(q, 'RowBinary', queryOptions(signal, extra));
@@ -84,41 +86,32 @@ export function createClickHouseSource(options: ClickHouseSourceOptions): ClickH
     }
   };
 
+  const lookupEnv = { db, scope, maxSeries };
+
   const select = async (req: SelectRequest, signal?: AbortSignal): Promise<SeriesSet[]> => {
-    const { tenants, matchers } = splitTenantMatchers(scope, req.matchers);
-    if (tenants.length === 0 || req.startMs > req.endMs) return [];
-    const multi = isMultiTenant(scope);
-    const sq = { db, tenants, matchers, startMs: req.startMs, endMs: req.endMs };
+    if (req.startMs > req.endMs) return [];
+    const run = (q: Sql) => runBinary(q, signal);
+    const series = await lookupSeries(lookupEnv, req.matchers, req.startMs, req.endMs, run);
+    if (series.series.length === 0) return [];
     const q = new SqlBuilder();
-    const seriesFrom = seriesFromWhere(q, sq);
-    const sampleConds = samplesConditions(q, sq);
-    // The series CTE is read twice (IN set and join); it is the small table.
-    q.add(`WITH matched AS (SELECT tenant, metric_name, fingerprint, any(labels) AS lset ${seriesFrom} GROUP BY tenant, metric_name, fingerprint)`);
-    q.add('SELECT m.tenant, m.lset, arrayMap(p -> p.1, d.pts), arrayMap(p -> p.2, d.pts) FROM (');
+    const conds = [...seriesRestriction(q, series), `timestamp_ms >= ${q.param('Int64', msParam(req.startMs))}`, `timestamp_ms <= ${q.param('Int64', msParam(req.endMs))}`];
+    // Sorted per series in ClickHouse; (time, value) order puts duplicates side by side.
+    q.add('SELECT tenant, fingerprint, arrayMap(p -> p.1, pts), arrayMap(p -> p.2, pts) FROM (');
     q.add('SELECT tenant, fingerprint, arraySort(groupArray((toFloat64(timestamp_ms), value))) AS pts');
-    q.add(`FROM ${db}.metrics_samples WHERE ${sampleConds.join(' AND ')}`);
-    q.add('AND (tenant, metric_name, fingerprint) IN (SELECT tenant, metric_name, fingerprint FROM matched)');
-    q.add('GROUP BY tenant, fingerprint) AS d');
-    q.add('INNER JOIN matched AS m ON m.tenant = d.tenant AND m.fingerprint = d.fingerprint');
-    q.add(`LIMIT ${q.param('UInt64', maxSeries + 1)}`);
+    q.add(`FROM ${db}.metrics_samples WHERE ${conds.join(' AND ')} GROUP BY tenant, fingerprint)`);
     // A result larger than the sample limit could hold is stopped in ClickHouse.
-    const bytes = await runBinary(q.build(), signal, { max_result_bytes: Math.min(2 ** 52, maxSamples * 16 + maxSeries * 4096), result_overflow_mode: 'throw' });
+    const bytes = await runBinary(q.build(), signal, { max_result_bytes: Math.min(2 ** 52, maxSamples * 16 + maxSeries * 64), result_overflow_mode: 'throw' });
     const out: SeriesSet[] = [];
     const r = RowReader.of(bytes);
     let samples = 0;
     while (!r.done) {
       const tenant = r.string();
-      const names: string[] = [];
-      const values: string[] = [];
-      r.stringMap(names, values);
-      if (multi) {
-        names.push(TENANT_LABEL);
-        values.push(tenant);
-      }
+      const [hi, lo] = r.uint64Parts();
       const t = r.float64Array();
       const v = r.float64Array();
-      if (out.length >= maxSeries) throw tooManySeries(maxSeries);
-      const set = foldDuplicates(sortLabels(names, values), t, v);
+      const s = series.find(tenant, hi, lo);
+      if (!s) continue;
+      const set = foldDuplicates(s.labels, t, v);
       samples += set.values.length;
       if (samples > maxSamples) throw tooManySamples();
       out.push(set);
@@ -129,7 +122,7 @@ export function createClickHouseSource(options: ClickHouseSourceOptions): ClickH
   };
 
   const pushdown = async (req: PushdownRequest, signal?: AbortSignal): Promise<PushdownResult | null> => {
-    const env = { db, scope, maxSeries };
+    const env = lookupEnv;
     const plan = planPushdown(req);
     let res: PushdownResult | null = null;
     if (plan) res = await runPushdown(plan, env, (q) => runBinary(q, signal));
@@ -169,10 +162,6 @@ function foldDuplicates(labels: Labels, t: Float64Array, v: Float64Array): Serie
     k++;
   }
   return { labels, timestampsMs: tt.slice(0, k), values: new Float64Array(vv.buffer.slice(0, k * 8)) };
-}
-
-export function tooManySeries(limit: number): PromqlError {
-  return new PromqlError('execution', `query would select more than ${limit} series; narrow the selector (query.maxSeries)`, { code: 'FW_ERR_QUERY_TOO_LARGE' });
 }
 
 /** Storage failures as the engine's errors: timeouts and cancellations keep their Prometheus type. */
