@@ -96,7 +96,11 @@ export interface Wal {
   append(type: FleetRecordType, tenant: string, payload: Uint8Array): Promise<number>;
   /** Resolves once lastSeq > afterSeq, the signal aborts, or the WAL closes. */
   waitForRecords(afterSeq: number, signal?: AbortSignal): Promise<void>;
-  /** Reads written records from the first one >= fromSeq, up to maxBytes (at least one record). */
+  /**
+   * Reads written records from the first one >= fromSeq, up to maxBytes (at
+   * least one record); undefined when nothing past fromSeq is written yet. A
+   * range whose records were all dropped comes back with records = 0.
+   */
   read(fromSeq: number, maxBytes: number): Promise<WalRead | undefined>;
   /** Reads exactly the records in [firstSeq, lastSeq] that still exist (re-sending a sealed batch). */
   readRange(firstSeq: number, lastSeq: number): Promise<WalRead>;
@@ -526,7 +530,9 @@ class FileWal implements Wal {
       last = seg.firstSeq + i1;
       if (i1 < iMax) break; // maxBytes reached
     }
-    if (last < fromSeq && !exact) return undefined;
+    // nothing left of [fromSeq, toSeq] (dropped by drop-oldest): report the range, empty, so the
+    // shipper moves past it instead of asking again
+    if (last < fromSeq) last = toSeq;
     return { chunks, bytes, firstSeq: fromSeq, lastSeq: last, records, oldestAppendedMs: oldest === Infinity ? this.now() : oldest };
   }
 
