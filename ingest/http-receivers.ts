@@ -164,6 +164,11 @@ export function registerHttpReceivers(app: FastifyInstance, deps: ReceiverDeps):
   app.post('/v1/metrics', otlpErrors, otlp('metrics'));
   app.post('/v1/logs', otlpErrors, otlp('logs'));
   app.post('/v1/traces', otlpErrors, otlp('traces'));
+  // the paths Mimir (/otlp/v1/metrics), Loki (/otlp/v1/logs) and Tempo-style
+  // gateways use, so clients configured for those work unchanged
+  app.post('/otlp/v1/metrics', otlpErrors, otlp('metrics'));
+  app.post('/otlp/v1/logs', otlpErrors, otlp('logs'));
+  app.post('/otlp/v1/traces', otlpErrors, otlp('traces'));
 
   // --- Loki push -----------------------------------------------------------
   // https://grafana.com/docs/loki/latest/reference/loki-http-api/#ingest-logs
