@@ -11,7 +11,7 @@ export type { Sql } from './sql.ts';
 export type { Retention, TableDef } from './schema.ts';
 export { SqlBuilder, sql, ident } from './sql.ts';
 export { RowBinaryWriter, RowBinaryReader } from './row-binary.ts';
-export { TABLES, VIEWS, tableDef, createStatements, retentionStatements } from './schema.ts';
+export { TABLES, VIEWS, tableDef, createStatements, retentionStatements, SAMPLES_BUCKET_MS } from './schema.ts';
 export { MIGRATIONS, migrate, applyRetention } from './migrations.ts';
 export { openEmbedded } from './chdb-store.ts';
 export { openServer } from './server-store.ts';

@@ -23,7 +23,7 @@ import type { Labels } from '../../core/index.ts';
 import { SqlBuilder, type Sql } from '../../storage/index.ts';
 import type { AggregateExpr, Call, Expr, LabelMatcher, SubqueryExpr, VectorSelector } from './ast.ts';
 import { RowReader } from './ch-row-reader.ts';
-import { dateTime64Param, METRIC_NAME, msParam, pinnedMetricName, STALE_BITS_SQL, type TenantScope } from './clickhouse-sql.ts';
+import { dateTime64Param, METRIC_NAME, pinnedMetricName, sampleTimeConditions, STALE_BITS_SQL, type TenantScope } from './clickhouse-sql.ts';
 import { groupIdExpr, lookupSeries, seriesRestriction, type SeriesLookup } from './clickhouse-series.ts';
 import { LabelSetIndex } from './label-set.ts';
 import { durationMs } from './parse.ts';
@@ -167,12 +167,8 @@ function groupingLabels(l: Labels, grouping: readonly string[], without: boolean
 
 /** The per-series aggregate (the timeSeries*ToGrid function) and the sample conditions of a plan. */
 function perSeriesSql(q: SqlBuilder, plan: PushdownPlan, env: PushdownEnv, series: SeriesLookup): string {
-  const conds = [
-    ...seriesRestriction(q, series),
-    // Samples in (evalStart - window, evalEnd].
-    `timestamp_ms > ${q.param('Int64', msParam(plan.evalStartMs - plan.windowMs))}`,
-    `timestamp_ms <= ${q.param('Int64', msParam(plan.evalEndMs))}`,
-  ];
+  // Samples in (evalStart - window, evalEnd].
+  const conds = [...seriesRestriction(q, series), ...sampleTimeConditions(q, plan.evalStartMs - plan.windowMs + 1, plan.evalEndMs)];
   // Range vectors never contain staleness markers; the instant selector needs them.
   if (plan.fn !== 'instant') conds.push(`reinterpretAsUInt64(value) != ${STALE_BITS_SQL}`);
   const fnName = plan.fn === 'instant' ? 'timeSeriesResampleToGridWithStaleness' : (RANGE_FUNCTIONS.get(plan.fn) as string);

@@ -23,6 +23,8 @@ export interface SeriesLookup {
   readonly series: readonly MatchedSeries[];
   readonly tenants: readonly string[];
   readonly metrics: readonly string[];
+  /** every series of the named metric matched (the selector names only the metric): no fingerprint filter needed */
+  readonly wholeMetric: boolean;
   /** series by tenant and fingerprint */
   find(tenant: string, hi: number, lo: number): MatchedSeries | undefined;
 }
@@ -37,7 +39,7 @@ export function tooManySeries(limit: number): PromqlError {
   return new PromqlError('execution', `query would select more than ${limit} series; narrow the selector (query.maxSeries)`, { code: 'FW_ERR_QUERY_TOO_LARGE' });
 }
 
-const EMPTY: SeriesLookup = { series: [], tenants: [], metrics: [], find: () => undefined };
+const EMPTY: SeriesLookup = { series: [], tenants: [], metrics: [], wholeMetric: false, find: () => undefined };
 
 function key(tenant: string, hi: number, lo: number): string {
   return `${tenant}\u0000${hi}:${lo}`;
@@ -75,7 +77,8 @@ export async function lookupSeries(env: LookupEnv, matchers: readonly LabelMatch
     metrics.add(metric);
   }
   if (series.length === 0) return EMPTY;
-  return { series, tenants: [...tenants], metrics: [...metrics], find: (t, hi, lo) => byKey.get(key(t, hi, lo)) };
+  const wholeMetric = split.matchers.every((m) => m.name === '__name__' && m.type === '=');
+  return { series, tenants: [...tenants], metrics: [...metrics], wholeMetric, find: (t, hi, lo) => byKey.get(key(t, hi, lo)) };
 }
 
 /**
@@ -84,8 +87,10 @@ export async function lookupSeries(env: LookupEnv, matchers: readonly LabelMatch
  * only their granules.
  */
 export function seriesRestriction(q: SqlBuilder, l: SeriesLookup): string[] {
-  const fps = [...new Set(l.series.map((s) => s.fingerprint))];
-  return [`tenant IN ${q.param('Array(String)', l.tenants)}`, `metric_name IN ${q.param('Array(String)', l.metrics)}`, `fingerprint IN ${q.param('Array(UInt64)', fps)}`];
+  const conds = [`tenant IN ${q.param('Array(String)', l.tenants)}`, `metric_name IN ${q.param('Array(String)', l.metrics)}`];
+  // A set of thousands of fingerprints costs a hash probe per row; a selector that names only its metric needs none.
+  if (!l.wholeMetric) conds.push(`fingerprint IN ${q.param('Array(UInt64)', [...new Set(l.series.map((s) => s.fingerprint))])}`);
+  return conds;
 }
 
 /**

@@ -17,7 +17,7 @@
 import { FleetwatchError, isFleetwatchError, type Labels } from '../../core/index.ts';
 import { SqlBuilder, ident, type QueryOptions, type Sql, type Store } from '../../storage/index.ts';
 import { RowReader } from './ch-row-reader.ts';
-import { msParam, type TenantScope } from './clickhouse-sql.ts';
+import { sampleTimeConditions, type TenantScope } from './clickhouse-sql.ts';
 import { lookupSeries, seriesRestriction } from './clickhouse-series.ts';
 import { PromqlError, abortError, tooManySamples } from './errors.ts';
 import type { PushdownRequest, PushdownResult, SelectRequest, SeriesSet, SeriesSource } from './series-source.ts';
@@ -94,7 +94,7 @@ export function createClickHouseSource(options: ClickHouseSourceOptions): ClickH
     const series = await lookupSeries(lookupEnv, req.matchers, req.startMs, req.endMs, run);
     if (series.series.length === 0) return [];
     const q = new SqlBuilder();
-    const conds = [...seriesRestriction(q, series), `timestamp_ms >= ${q.param('Int64', msParam(req.startMs))}`, `timestamp_ms <= ${q.param('Int64', msParam(req.endMs))}`];
+    const conds = [...seriesRestriction(q, series), ...sampleTimeConditions(q, req.startMs, req.endMs)];
     // Sorted per series in ClickHouse; (time, value) order puts duplicates side by side.
     q.add('SELECT tenant, fingerprint, arrayMap(p -> p.1, pts), arrayMap(p -> p.2, pts) FROM (');
     q.add('SELECT tenant, fingerprint, arraySort(groupArray((toFloat64(timestamp_ms), value))) AS pts');

@@ -9,7 +9,7 @@
 // anchored, with "." matching newlines (Prometheus 3.x compiles "^(?s:re)$";
 // ClickHouse's match() is RE2 too). Values only ever travel as typed
 // parameters.
-import type { SqlBuilder } from '../../storage/index.ts';
+import { SAMPLES_BUCKET_MS, type SqlBuilder } from '../../storage/index.ts';
 import type { LabelMatcher } from './ast.ts';
 import { compileAnchored } from './regex.ts';
 
@@ -164,12 +164,16 @@ export function seriesFromWhere(q: SqlBuilder, s: SeriesQuery): string {
   return `FROM ${s.db}.metrics_series WHERE ${conds.join(' AND ')}`;
 }
 
-/** Conditions on metrics_samples rows: tenant, the name matchers (key prefix), the time range (inclusive). */
-export function samplesConditions(q: SqlBuilder, s: SeriesQuery): string[] {
+/**
+ * A metrics_samples time range [startMs, endMs], also as the range of the
+ * hour bucket in the table's sorting key so the primary key prunes by it.
+ */
+export function sampleTimeConditions(q: SqlBuilder, startMs: number, endMs: number): string[] {
+  const bucket = String(SAMPLES_BUCKET_MS);
   return [
-    `tenant IN ${q.param('Array(String)', s.tenants)}`,
-    ...matcherConditions(q, s.matchers, { name: 'metric_name', labels: null }),
-    `timestamp_ms >= ${q.param('Int64', msParam(s.startMs))}`,
-    `timestamp_ms <= ${q.param('Int64', msParam(s.endMs))}`,
+    `intDiv(timestamp_ms, ${bucket}) >= ${q.param('Int64', msParam(Math.floor(startMs / SAMPLES_BUCKET_MS)))}`,
+    `intDiv(timestamp_ms, ${bucket}) <= ${q.param('Int64', msParam(Math.floor(endMs / SAMPLES_BUCKET_MS)))}`,
+    `timestamp_ms >= ${q.param('Int64', msParam(startMs))}`,
+    `timestamp_ms <= ${q.param('Int64', msParam(endMs))}`,
   ];
 }
