@@ -48,6 +48,12 @@ interface CacheEntry {
 const REPORT_NAMES = ['up', 'scrape_duration_seconds', 'scrape_samples_scraped', 'scrape_samples_post_metric_relabeling', 'scrape_series_added'] as const;
 const METADATA_EVERY_MS = 10 * 60_000;
 
+function labelKey(s: SeriesRef): string {
+  let k = '';
+  for (let i = 0; i < s.labels.names.length; i++) k += `${s.labels.names[i] as string}\u0000${s.labels.values[i] as string}\u0000`;
+  return k;
+}
+
 /** Growable sample columns for one scrape. */
 class BatchBuilder {
   series: SeriesRef[] = [];
@@ -85,6 +91,11 @@ class BatchBuilder {
 
 export class ScrapeLoop {
   private readonly cache = new Map<string, CacheEntry>();
+  /**
+   * one SeriesRef per label set: two lines that relabel to the same labels
+   * share it, so the second is recognised as a duplicate (as Prometheus does)
+   */
+  private canonical = new Map<string, SeriesRef>();
   /** series of the last scrape that get staleness markers */
   private lastSeen = new Set<SeriesRef>();
   private readonly reportRefs: SeriesRef[];
@@ -216,7 +227,10 @@ export class ScrapeLoop {
           metadata = this.metadataOf(exp.families, timestamp);
         }
         // forget series not seen in the last two scrapes
-        if (it % 2 === 0) for (const [k, e] of this.cache) if (e.iteration < it - 1) this.cache.delete(k);
+        if (it % 2 === 0) {
+          for (const [k, e] of this.cache) if (e.iteration < it - 1) this.cache.delete(k);
+          this.canonical = new Map([...this.cache.values()].flatMap((e) => (e.ref ? [[labelKey(e.ref), e.ref] as [string, SeriesRef]] : [])));
+        }
       }
     }
     const failed = error !== '';
@@ -252,7 +266,9 @@ export class ScrapeLoop {
         if (existing !== undefined) conflicts.push([n, existing]);
         lb.set(n, tl.values[i] as string);
       }
-      // as Prometheus's resolveConflictingExposedLabels: exported_<name>, prefixed again while taken
+      // as Prometheus's resolveConflictingExposedLabels: shortest names first,
+      // exported_<name>, prefixed again while taken
+      conflicts.sort((x, y) => x[0].length - y[0].length);
       for (const [n, v] of conflicts) {
         let alt = `exported_${n}`;
         while (lb.has(alt)) alt = `exported_${alt}`;
@@ -261,7 +277,12 @@ export class ScrapeLoop {
     }
     if (!relabel(lb, this.cfg.metricRelabelConfigs)) return null;
     if (!lb.get('__name__')) return null;
-    return makeSeries([...lb.keys()], [...lb.values()]);
+    const ref = makeSeries([...lb.keys()], [...lb.values()]);
+    const key = labelKey(ref);
+    const same = this.canonical.get(key);
+    if (same) return same;
+    this.canonical.set(key, ref);
+    return ref;
   }
 
   private metadataOf(families: Map<string, { type: string; help: string; unit: string }>, nowMs: number): MetricMetadata[] {
