@@ -57,6 +57,7 @@ export const CONFIG_SCHEMA = {
   'query.timeoutMs': { kind: 'duration', default: 120_000, doc: 'default query timeout' },
   'query.lookbackDeltaMs': { kind: 'duration', default: 300_000, doc: 'PromQL lookback delta' },
   'query.replicaLabels': { kind: 'list', default: [], doc: 'Thanos dedup replica labels (comma separated)' },
+  'query.seriesCacheTtlMs': { kind: 'duration', default: 5_000, doc: 'how long PromQL reuses a series look-up (a new series shows up in queries at most this late; 0 = off)' },
   'query.maxEntriesLimit': { kind: 'int', default: 5000, min: 1, doc: 'log lines one LogQL query may return (Loki max_entries_limit_per_query)' },
   'query.maxBytesRead': { kind: 'bytes', default: 0, doc: 'bytes one storage query of a LogQL query may read (0 = off; Loki max_query_bytes_read)' },
   'log.level': { kind: 'string', default: 'info', flag: 'log-level', enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], doc: 'log level' },

@@ -29,6 +29,7 @@ import {
   type SeriesSource,
 } from './promql/index.ts';
 import { createDedupSource } from './promql/dedup-source.ts';
+import { createSeriesCache } from './promql/clickhouse-series.ts';
 import { isMultiTenant, matcherConditions, seriesFromWhere, splitTenantMatchers } from './promql/clickhouse-sql.ts';
 import { RowReader } from './promql/ch-row-reader.ts';
 import { formatTimestamp, formatValue, labelsJson, queryDataJson, successJson } from './prometheus-encode.ts';
@@ -87,6 +88,7 @@ export function registerPrometheusApi(app: FastifyInstance, deps: PrometheusApiD
   const { config, store, registry } = deps;
   const q = config.query;
   const engine = createEngine({ lookbackDeltaMs: q.lookbackDeltaMs, maxSamples: q.maxSamples, timeoutMs: q.timeoutMs });
+  const seriesCache = createSeriesCache({ ttlMs: q.seriesCacheTtlMs });
   const tenancy = { defaultTenant: config.tenancy.defaultTenant, requireTenant: config.tenancy.requireTenant };
   const db = ident(store.database);
   const requests = counter(registry, 'fleetwatch_promql_requests_total', 'Prometheus API requests by endpoint and outcome', ['endpoint', 'outcome']);
@@ -163,6 +165,8 @@ export function registerPrometheusApi(app: FastifyInstance, deps: PrometheusApiD
       maxSeries: q.maxSeries,
       maxSamples: q.maxSamples,
       deadlineMs: ctx.deadlineMs,
+      seriesCache,
+      noStepSubqueryIntervalMs: engine.options.noStepSubqueryIntervalMs,
       pushdown: deps.pushdown !== false && replicas.length === 0,
     });
     return replicas.length ? createDedupSource(src, replicas) : src;

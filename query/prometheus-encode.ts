@@ -40,12 +40,19 @@ export function formatValue(v: number): string {
   return s;
 }
 
+// Label names and values are nearly always plain ASCII that JSON needs no escapes for.
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+function jsonString(s: string): string {
+  return PLAIN.test(s) ? `"${s}"` : JSON.stringify(s);
+}
+
 /** A label set as a JSON object text. */
 export function labelsJson(l: Labels): string {
   let out = '{';
   for (let i = 0; i < l.names.length; i++) {
     if (i > 0) out += ',';
-    out += `${JSON.stringify(l.names[i])}:${JSON.stringify(l.values[i])}`;
+    out += `${jsonString(l.names[i] as string)}:${jsonString(l.values[i] as string)}`;
   }
   return out + '}';
 }

@@ -9,6 +9,7 @@ import type { Store } from '../storage/index.ts';
 import { createEngine } from '../query/promql/engine.ts';
 import { createMemorySource } from '../query/promql/memory-source.ts';
 import { createClickHouseSource } from '../query/promql/clickhouse-source.ts';
+import { createSeriesCache } from '../query/promql/clickhouse-series.ts';
 import { labelsToString } from '../query/promql/label-set.ts';
 import type { QueryResult } from '../query/promql/value.ts';
 import type { SeriesSource } from '../query/promql/series-source.ts';
@@ -139,22 +140,28 @@ describe('ClickHouse source vs the in-memory source (evaluator)', () => {
     it(query, async () => {
       const mem = memory();
       const plain = createClickHouseSource({ store, tenants: [TENANT], pushdown: false });
+      // the default (small aggregations folded by the evaluator over per-series results) ...
       const pushed = createClickHouseSource({ store, tenants: [TENANT] });
+      // ... and every pushed form aggregated in ClickHouse
+      const pushedAll = createClickHouseSource({ store, tenants: [TENANT], smallAggregationPoints: 0 });
+      const variants = [
+        ['select', plain],
+        ['pushdown', pushed],
+        ['pushdown, aggregated in ClickHouse', pushedAll],
+      ] as const;
       for (const t of INSTANT_TIMES) {
         const want = await engine.instantQuery(mem, query, t);
-        expectSame(await engine.instantQuery(plain, query, t), want, `instant ${query} @${t} (select)`);
-        expectSame(await engine.instantQuery(pushed, query, t), want, `instant ${query} @${t} (pushdown)`);
+        for (const [name, src] of variants) expectSame(await engine.instantQuery(src, query, t), want, `instant ${query} @${t} (${name})`);
       }
       if (!query.endsWith(']')) {
         for (const [s, e, step] of RANGES) {
           const want = await engine.rangeQuery(mem, query, s, e, step);
-          expectSame(await engine.rangeQuery(plain, query, s, e, step), want, `range ${query} ${s}..${e}/${step} (select)`);
-          expectSame(await engine.rangeQuery(pushed, query, s, e, step), want, `range ${query} ${s}..${e}/${step} (pushdown)`);
+          for (const [name, src] of variants) expectSame(await engine.rangeQuery(src, query, s, e, step), want, `range ${query} ${s}..${e}/${step} (${name})`);
         }
       }
       expect(plain.stats.pushedDown).toBe(0);
-      if (pushes) expect(pushed.stats.pushedDown, 'pushed down').toBeGreaterThan(0);
-      else expect(pushed.stats.pushedDown, 'not pushed down').toBe(0);
+      if (pushes) expect(pushedAll.stats.pushedDown, 'pushed down').toBeGreaterThan(0);
+      else expect(pushedAll.stats.pushedDown, 'not pushed down').toBe(0);
     });
   }
 });
@@ -237,6 +244,30 @@ describe('select()', () => {
     await expect(engine.instantQuery(createClickHouseSource({ store, tenants: [TENANT], maxSeries: 5 }), 'sum(rate(http_requests_total[5m]))', T1)).rejects.toMatchObject({ errorType: 'execution' });
     const r = await engine.instantQuery(createClickHouseSource({ store, tenants: [TENANT], maxSeries: 50 }), 'sum(rate(http_requests_total[5m]))', T1);
     expect(r.value.resultType).toBe('vector');
+  });
+
+  it('shares series look-ups for the cache TTL, then sees new series', async () => {
+    const s = await testStore();
+    try {
+      const cache = createSeriesCache({ ttlMs: 300, maxEntries: 4 });
+      const v = new Float64Array([1]);
+      await writeSeries(s, 'x', [{ labels: { __name__: 'c', a: '1' }, timestampsMs: [T0], values: v }]);
+      const count = async () => {
+        const r = await engine.instantQuery(createClickHouseSource({ store: s, tenants: ['x'], seriesCache: cache }), 'count(c)', T0 + 1000);
+        return r.value.resultType === 'vector' ? r.value.samples[0]?.value : undefined;
+      };
+      expect(await count()).toBe(1);
+      await writeSeries(s, 'x', [{ labels: { __name__: 'c', a: '2' }, timestampsMs: [T0], values: v }]);
+      expect(await count()).toBe(1); // cached look-up: the new series is not seen yet
+      await new Promise((r) => setTimeout(r, 350));
+      expect(await count()).toBe(2);
+      // bounded: old entries go
+      for (let i = 0; i < 6; i++) await engine.instantQuery(createClickHouseSource({ store: s, tenants: ['x'], seriesCache: cache }), `count(c{a="${i}"})`, T0 + 1000);
+      await writeSeries(s, 'x', [{ labels: { __name__: 'c', a: '3' }, timestampsMs: [T0], values: v }]);
+      expect(await count()).toBe(3); // evicted, so looked up again
+    } finally {
+      await s.close();
+    }
   });
 
   it('a stale marker as the latest sample hides the series from instant selectors', async () => {

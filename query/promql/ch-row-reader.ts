@@ -92,6 +92,16 @@ export class RowReader {
     }
   }
 
+  skipString(): void {
+    const n = this.varUInt();
+    this.off += n;
+  }
+
+  skipStringMap(): void {
+    const n = this.varUInt();
+    for (let i = 0; i < 2 * n; i++) this.skipString();
+  }
+
   /** Array(String) */
   stringArray(): string[] {
     const n = this.varUInt();

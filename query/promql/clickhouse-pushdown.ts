@@ -24,7 +24,7 @@ import { SqlBuilder, type Sql } from '../../storage/index.ts';
 import type { AggregateExpr, Call, Expr, LabelMatcher, SubqueryExpr, VectorSelector } from './ast.ts';
 import { RowReader } from './ch-row-reader.ts';
 import { dateTime64Param, METRIC_NAME, pinnedMetricName, sampleTimeConditions, STALE_BITS_SQL, type TenantScope } from './clickhouse-sql.ts';
-import { groupIdExpr, lookupSeries, seriesRestriction, type SeriesLookup } from './clickhouse-series.ts';
+import { groupIdExpr, lookupSeries, seriesKeyColumns, seriesRestriction, type LookupEnv, type SeriesLookup } from './clickhouse-series.ts';
 import { LabelSetIndex } from './label-set.ts';
 import { durationMs } from './parse.ts';
 import { KEEPS_METRIC_NAME, RANGE_KERNELS, type RangeEnv } from './range-functions.ts';
@@ -131,11 +131,7 @@ export function planPushdown(req: PushdownRequest, durationStepMs: number = req.
   };
 }
 
-export interface PushdownEnv {
-  readonly db: string;
-  readonly scope: TenantScope;
-  readonly maxSeries: number;
-}
+export type PushdownEnv = LookupEnv;
 
 /** Seconds with milliseconds, as a Decimal64(3) parameter. */
 function secondsParam(ms: number): string {
@@ -180,11 +176,12 @@ function perSeriesSql(q: SqlBuilder, plan: PushdownPlan, env: PushdownEnv, serie
   ].join(', ');
   // A staleness marker as the latest sample within the lookback means "no value".
   const perStep = plan.fn === 'instant' ? `arrayMap(x -> if(isNotNull(x) AND reinterpretAsUInt64(assumeNotNull(x)) = ${STALE_BITS_SQL}, NULL, x), r0)` : 'r0';
+  const keys = seriesKeyColumns(series);
   return [
-    `SELECT tenant, fingerprint, ${perStep} AS r FROM (`,
-    `SELECT tenant, fingerprint, ${fnName}(${gridParams})(fromUnixTimestamp64Milli(timestamp_ms), value) AS r0`,
+    `SELECT ${keys}, ${perStep} AS r FROM (`,
+    `SELECT ${keys}, ${fnName}(${gridParams})(fromUnixTimestamp64Milli(timestamp_ms), value) AS r0`,
     `FROM ${env.db}.metrics_samples WHERE ${conds.join(' AND ')}`,
-    'GROUP BY tenant, fingerprint)',
+    `GROUP BY ${keys})`,
   ].join(' ');
 }
 
@@ -229,11 +226,12 @@ export async function runPushdown(plan: PushdownPlan, env: PushdownEnv, run: (q:
     out.push({ labels, values: vals, present: present.every((p) => p === 1) ? null : present });
   };
   if (!plan.agg) {
-    q.add(`SELECT tenant, fingerprint, arrayMap(x -> ifNull(x, 0), r), arrayMap(x -> toUInt8(isNotNull(x)), r) FROM (${perSeries})`);
+    q.add(`SELECT ${seriesKeyColumns(series)}, arrayMap(x -> ifNull(x, 0), r), arrayMap(x -> toUInt8(isNotNull(x)), r) FROM (${perSeries})`);
     q.add('WHERE arrayExists(x -> isNotNull(x), r)');
     const r = RowReader.of(await run(q.build()));
+    const oneTenant = series.tenants.length === 1 ? (series.tenants[0] as string) : null;
     while (!r.done) {
-      const tenant = r.string();
+      const tenant = oneTenant ?? r.string();
       const [hi, lo] = r.uint64Parts();
       const vals = r.float64Array();
       const present = r.uint8Array();

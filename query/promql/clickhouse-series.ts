@@ -4,16 +4,24 @@
 // these series — tenant, metric_name and fingerprint are the samples
 // table's key prefix — and the labels never travel through the sample
 // queries: results are matched back here by (tenant, fingerprint).
+//
+// A label set never changes for a fingerprint, so look-ups are cached for a
+// few seconds (query.seriesCacheTtlMs): a dashboard that refreshes, or a
+// query that offers the same selector twice, reads metrics_series once. The
+// price is that a series created meanwhile shows up in queries up to that
+// long after its first samples (0 turns the cache off).
 import { sortLabels, type Labels } from '../../core/index.ts';
 import { SqlBuilder, type Sql } from '../../storage/index.ts';
 import type { LabelMatcher } from './ast.ts';
 import { RowReader } from './ch-row-reader.ts';
-import { isMultiTenant, seriesFromWhere, splitTenantMatchers, TENANT_LABEL, type TenantScope } from './clickhouse-sql.ts';
+import { dayParam, isMultiTenant, seriesFromWhere, splitTenantMatchers, TENANT_LABEL, type TenantScope } from './clickhouse-sql.ts';
 import { PromqlError } from './errors.ts';
 
 export interface MatchedSeries {
   readonly tenant: string;
-  readonly fingerprint: bigint;
+  /** fingerprint halves (unsigned) */
+  readonly hi: number;
+  readonly lo: number;
   readonly metric: string;
   /** name-sorted, with __name__; with __tenant_id__ when the query reads several tenants */
   readonly labels: Labels;
@@ -33,6 +41,10 @@ export interface LookupEnv {
   readonly db: string;
   readonly scope: TenantScope;
   readonly maxSeries: number;
+  /** shared across queries; undefined = no cache */
+  readonly cache?: SeriesCache;
+  /** this query's own look-ups (the engine may ask for one selector twice) */
+  readonly memo?: Map<string, Promise<SeriesLookup>>;
 }
 
 export function tooManySeries(limit: number): PromqlError {
@@ -45,22 +57,103 @@ function key(tenant: string, hi: number, lo: number): string {
   return `${tenant}\u0000${hi}:${lo}`;
 }
 
+export function fingerprintOf(s: MatchedSeries): bigint {
+  return (BigInt(s.hi) << 32n) | BigInt(s.lo);
+}
+
+/** A bounded, time-limited cache of look-ups (one per API instance). */
+export interface SeriesCache {
+  get(k: string): Promise<SeriesLookup> | undefined;
+  set(k: string, v: Promise<SeriesLookup>): void;
+  readonly ttlMs: number;
+}
+
+export function createSeriesCache(opts: { ttlMs: number; maxEntries?: number; maxSeries?: number }): SeriesCache {
+  const maxEntries = opts.maxEntries ?? 512;
+  const maxSeries = opts.maxSeries ?? 2_000_000;
+  const entries = new Map<string, { at: number; v: Promise<SeriesLookup>; size: number }>();
+  let total = 0;
+  const drop = (k: string): void => {
+    const e = entries.get(k);
+    if (!e) return;
+    total -= e.size;
+    entries.delete(k);
+  };
+  return {
+    ttlMs: opts.ttlMs,
+    get(k) {
+      const e = entries.get(k);
+      if (!e) return undefined;
+      if (Date.now() - e.at > opts.ttlMs) {
+        drop(k);
+        return undefined;
+      }
+      // LRU: most recently used last
+      entries.delete(k);
+      entries.set(k, e);
+      return e.v;
+    },
+    set(k, v) {
+      if (opts.ttlMs <= 0) return;
+      drop(k);
+      const e = { at: Date.now(), v, size: 0 };
+      entries.set(k, e);
+      v.then(
+        (l) => {
+          if (entries.get(k) !== e) return;
+          e.size = l.series.length;
+          total += e.size;
+          // evict the least recently used beyond the bounds
+          for (const [old] of entries) {
+            if (entries.size <= maxEntries && total <= maxSeries) break;
+            drop(old);
+          }
+        },
+        () => drop(k),
+      );
+    },
+  };
+}
+
+function cacheKey(env: LookupEnv, tenants: readonly string[], matchers: readonly LabelMatcher[], startMs: number, endMs: number): string {
+  const m = matchers.map((x) => `${x.name}\u0001${x.type}\u0001${x.value}`).sort();
+  return JSON.stringify([env.db, tenants, isMultiTenant(env.scope), m, dayParam(startMs), dayParam(endMs)]);
+}
+
 /** The series matching `matchers` with a row for a day in [startMs, endMs]; throws past maxSeries. */
-export async function lookupSeries(env: LookupEnv, matchers: readonly LabelMatcher[], startMs: number, endMs: number, run: (q: Sql) => Promise<Uint8Array>): Promise<SeriesLookup> {
+export function lookupSeries(env: LookupEnv, matchers: readonly LabelMatcher[], startMs: number, endMs: number, run: (q: Sql) => Promise<Uint8Array>): Promise<SeriesLookup> {
   const split = splitTenantMatchers(env.scope, matchers);
-  if (split.tenants.length === 0 || startMs > endMs) return EMPTY;
+  if (split.tenants.length === 0 || startMs > endMs) return Promise.resolve(EMPTY);
+  const k = env.cache || env.memo ? cacheKey(env, split.tenants, split.matchers, startMs, endMs) : '';
+  const hit = env.memo?.get(k) ?? env.cache?.get(k);
+  if (hit) return hit;
+  const p = fetchSeries(env, split.tenants, split.matchers, startMs, endMs, run);
+  env.cache?.set(k, p);
+  env.memo?.set(k, p);
+  return p;
+}
+
+async function fetchSeries(env: LookupEnv, tenants: string[], matchers: LabelMatcher[], startMs: number, endMs: number, run: (q: Sql) => Promise<Uint8Array>): Promise<SeriesLookup> {
   const q = new SqlBuilder();
-  const from = seriesFromWhere(q, { db: env.db, tenants: split.tenants, matchers: split.matchers, startMs, endMs });
-  q.add(`SELECT tenant, fingerprint, any(metric_name), any(labels) ${from} GROUP BY tenant, fingerprint LIMIT ${q.param('UInt64', env.maxSeries + 1)}`);
+  const from = seriesFromWhere(q, { db: env.db, tenants, matchers, startMs, endMs });
+  // A series has a row per day (and may have unmerged copies): LIMIT 1 BY
+  // keeps one, much cheaper than GROUP BY with any() over the label map.
+  q.add(`SELECT tenant, fingerprint, metric_name, labels ${from} LIMIT 1 BY tenant, fingerprint LIMIT ${q.param('UInt64', env.maxSeries + 1)}`);
   const r = RowReader.of(await run(q.build()));
   const multi = isMultiTenant(env.scope);
   const series: MatchedSeries[] = [];
   const byKey = new Map<string, MatchedSeries>();
-  const tenants = new Set<string>();
+  const tenantSet = new Set<string>();
   const metrics = new Set<string>();
   while (!r.done) {
     const tenant = r.string();
     const [hi, lo] = r.uint64Parts();
+    const k = key(tenant, hi, lo);
+    if (byKey.has(k)) {
+      r.string();
+      r.skipStringMap();
+      continue;
+    }
     const metric = r.string();
     const names: string[] = [];
     const values: string[] = [];
@@ -70,15 +163,15 @@ export async function lookupSeries(env: LookupEnv, matchers: readonly LabelMatch
       values.push(tenant);
     }
     if (series.length >= env.maxSeries) throw tooManySeries(env.maxSeries);
-    const s: MatchedSeries = { tenant, fingerprint: (BigInt(hi) << 32n) | BigInt(lo), metric, labels: sortLabels(names, values) };
+    const s: MatchedSeries = { tenant, hi, lo, metric, labels: sortLabels(names, values) };
     series.push(s);
-    byKey.set(key(tenant, hi, lo), s);
-    tenants.add(tenant);
+    byKey.set(k, s);
+    tenantSet.add(tenant);
     metrics.add(metric);
   }
   if (series.length === 0) return EMPTY;
-  const wholeMetric = split.matchers.every((m) => m.name === '__name__' && m.type === '=');
-  return { series, tenants: [...tenants], metrics: [...metrics], wholeMetric, find: (t, hi, lo) => byKey.get(key(t, hi, lo)) };
+  const wholeMetric = matchers.every((m) => m.name === '__name__' && m.type === '=');
+  return { series, tenants: [...tenantSet], metrics: [...metrics], wholeMetric, find: (t, hi, lo) => byKey.get(key(t, hi, lo)) };
 }
 
 /**
@@ -89,8 +182,13 @@ export async function lookupSeries(env: LookupEnv, matchers: readonly LabelMatch
 export function seriesRestriction(q: SqlBuilder, l: SeriesLookup): string[] {
   const conds = [`tenant IN ${q.param('Array(String)', l.tenants)}`, `metric_name IN ${q.param('Array(String)', l.metrics)}`];
   // A set of thousands of fingerprints costs a hash probe per row; a selector that names only its metric needs none.
-  if (!l.wholeMetric) conds.push(`fingerprint IN ${q.param('Array(UInt64)', [...new Set(l.series.map((s) => s.fingerprint))])}`);
+  if (!l.wholeMetric) conds.push(`fingerprint IN ${q.param('Array(UInt64)', [...new Set(l.series.map(fingerprintOf))])}`);
   return conds;
+}
+
+/** GROUP BY keys of per-series sample aggregations: the fingerprint alone when one tenant is read. */
+export function seriesKeyColumns(l: SeriesLookup): string {
+  return l.tenants.length === 1 ? 'fingerprint' : 'tenant, fingerprint';
 }
 
 /**
@@ -102,7 +200,7 @@ export function groupIdExpr(q: SqlBuilder, l: SeriesLookup, groupOf: (s: Matched
   for (const s of l.series) {
     let e = perTenant.get(s.tenant);
     if (!e) perTenant.set(s.tenant, (e = { fps: [], ids: [] }));
-    e.fps.push(s.fingerprint);
+    e.fps.push(fingerprintOf(s));
     e.ids.push(groupOf(s));
   }
   const transforms = [...perTenant].map(([tenant, e]) => [tenant, `transform(fingerprint, ${q.param('Array(UInt64)', e.fps)}, ${q.param('Array(UInt32)', e.ids)}, toUInt32(0))`] as const);

@@ -18,7 +18,7 @@ import { FleetwatchError, isFleetwatchError, type Labels } from '../../core/inde
 import { SqlBuilder, ident, type QueryOptions, type Sql, type Store } from '../../storage/index.ts';
 import { RowReader } from './ch-row-reader.ts';
 import { sampleTimeConditions, type TenantScope } from './clickhouse-sql.ts';
-import { lookupSeries, seriesRestriction } from './clickhouse-series.ts';
+import { lookupSeries, seriesKeyColumns, seriesRestriction, type SeriesCache, type SeriesLookup } from './clickhouse-series.ts';
 import { PromqlError, abortError, tooManySamples } from './errors.ts';
 import type { PushdownRequest, PushdownResult, SelectRequest, SeriesSet, SeriesSource } from './series-source.ts';
 import { planPushdown, planSubqueryPushdown, runPushdown, runSubqueryPushdown } from './clickhouse-pushdown.ts';
@@ -38,6 +38,14 @@ export interface ClickHouseSourceOptions {
   readonly deadlineMs?: number;
   /** The engine's step for subqueries written without one (EngineOptions.noStepSubqueryIntervalMs). */
   readonly noStepSubqueryIntervalMs?: number;
+  /** Series look-ups shared across queries (createSeriesCache); without it each query looks series up itself. */
+  readonly seriesCache?: SeriesCache;
+  /**
+   * Aggregations over fewer per-series points than this are left to the
+   * evaluator over per-series pushdown results (cheaper than grouping in
+   * ClickHouse); 0 aggregates every pushed form in ClickHouse.
+   */
+  readonly smallAggregationPoints?: number;
 }
 
 export interface SourceStats {
@@ -56,6 +64,9 @@ export interface ClickHouseSource extends SeriesSource {
 
 export const DEFAULT_MAX_SERIES = 500_000;
 export const DEFAULT_MAX_SAMPLES = 50_000_000;
+
+/** Below this many per-series points, aggregations are left to the evaluator over per-series pushdown results. */
+const SMALL_AGGREGATION_POINTS = 100_000;
 
 /** Settings every query of the source runs with. */
 const SOURCE_SETTINGS = { allow_experimental_time_series_aggregate_functions: 1 } as const;
@@ -86,7 +97,7 @@ export function createClickHouseSource(options: ClickHouseSourceOptions): ClickH
     }
   };
 
-  const lookupEnv = { db, scope, maxSeries };
+  const lookupEnv = { db, scope, maxSeries, memo: new Map<string, Promise<SeriesLookup>>(), ...(options.seriesCache ? { cache: options.seriesCache } : {}) };
 
   const select = async (req: SelectRequest, signal?: AbortSignal): Promise<SeriesSet[]> => {
     if (req.startMs > req.endMs) return [];
@@ -96,16 +107,18 @@ export function createClickHouseSource(options: ClickHouseSourceOptions): ClickH
     const q = new SqlBuilder();
     const conds = [...seriesRestriction(q, series), ...sampleTimeConditions(q, req.startMs, req.endMs)];
     // Sorted per series in ClickHouse; (time, value) order puts duplicates side by side.
-    q.add('SELECT tenant, fingerprint, arrayMap(p -> p.1, pts), arrayMap(p -> p.2, pts) FROM (');
-    q.add('SELECT tenant, fingerprint, arraySort(groupArray((toFloat64(timestamp_ms), value))) AS pts');
-    q.add(`FROM ${db}.metrics_samples WHERE ${conds.join(' AND ')} GROUP BY tenant, fingerprint)`);
+    const keys = seriesKeyColumns(series);
+    q.add(`SELECT ${keys}, arrayMap(p -> p.1, pts), arrayMap(p -> p.2, pts) FROM (`);
+    q.add(`SELECT ${keys}, arraySort(groupArray((toFloat64(timestamp_ms), value))) AS pts`);
+    q.add(`FROM ${db}.metrics_samples WHERE ${conds.join(' AND ')} GROUP BY ${keys})`);
     // A result larger than the sample limit could hold is stopped in ClickHouse.
     const bytes = await runBinary(q.build(), signal, { max_result_bytes: Math.min(2 ** 52, maxSamples * 16 + maxSeries * 64), result_overflow_mode: 'throw' });
     const out: SeriesSet[] = [];
     const r = RowReader.of(bytes);
     let samples = 0;
+    const oneTenant = series.tenants.length === 1 ? (series.tenants[0] as string) : null;
     while (!r.done) {
-      const tenant = r.string();
+      const tenant = oneTenant ?? r.string();
       const [hi, lo] = r.uint64Parts();
       const t = r.float64Array();
       const v = r.float64Array();
@@ -125,10 +138,17 @@ export function createClickHouseSource(options: ClickHouseSourceOptions): ClickH
     const env = lookupEnv;
     const plan = planPushdown(req);
     let res: PushdownResult | null = null;
-    if (plan) res = await runPushdown(plan, env, (q) => runBinary(q, signal));
+    const run = (q: Sql) => runBinary(q, signal);
+    if (plan?.agg && options.smallAggregationPoints !== 0) {
+      // A small aggregation is cheaper as per-series results the evaluator
+      // folds (the engine offers the inner expression next; its look-up is memoised).
+      const series = await lookupSeries(env, plan.matchers, plan.evalStartMs - plan.windowMs + 1, plan.evalEndMs, run);
+      if (series.series.length * plan.n <= (options.smallAggregationPoints ?? SMALL_AGGREGATION_POINTS)) return null;
+    }
+    if (plan) res = await runPushdown(plan, env, run);
     else {
       const sub = planSubqueryPushdown(req, options.noStepSubqueryIntervalMs ?? DEFAULT_ENGINE_OPTIONS.noStepSubqueryIntervalMs);
-      if (sub) res = await runSubqueryPushdown(sub, env, (q) => runBinary(q, signal));
+      if (sub) res = await runSubqueryPushdown(sub, env, run);
     }
     if (res) stats.pushedDown++;
     return res;
