@@ -1,7 +1,8 @@
 // PromQL label matchers and time ranges as ClickHouse conditions over the
 // metrics tables (storage/schema.ts): metrics_series holds one row per series
 // per day (tenant, date, metric_name, fingerprint, labels Map), metrics_samples
-// the samples ordered by (tenant, metric_name, fingerprint, timestamp_ms).
+// the samples ordered by (tenant, metric_name, hour bucket, fingerprint,
+// timestamp_ms).
 //
 // Matcher semantics follow Prometheus (https://prometheus.io/docs/prometheus/latest/querying/basics/#time-series-selectors):
 // a missing label matches as "" (ClickHouse's map element access returns ""
