@@ -83,6 +83,15 @@ export class RowReader {
     return Uint8Array.from(out);
   }
 
+  /** Array(UInt8) of 0/1 flags: null when every flag is 1 (the common "present at every step"). */
+  flagsOrNull(): Uint8Array | null {
+    const n = this.varUInt();
+    const start = this.off;
+    this.off += n;
+    for (let i = start; i < start + n; i++) if (this.buf[i] !== 1) return Uint8Array.from(this.buf.subarray(start, start + n));
+    return null;
+  }
+
   /** Map(String, String) into parallel arrays (in the map's own key order). */
   stringMap(names: string[], values: string[]): void {
     const n = this.varUInt();

@@ -24,8 +24,9 @@ import { SqlBuilder, type Sql } from '../../storage/index.ts';
 import type { AggregateExpr, Call, Expr, LabelMatcher, SubqueryExpr, VectorSelector } from './ast.ts';
 import { RowReader } from './ch-row-reader.ts';
 import { dateTime64Param, METRIC_NAME, pinnedMetricName, sampleTimeConditions, STALE_BITS_SQL, type TenantScope } from './clickhouse-sql.ts';
-import { groupIdExpr, lookupSeries, seriesKeyColumns, seriesRestriction, type LookupEnv, type SeriesLookup } from './clickhouse-series.ts';
-import { LabelSetIndex } from './label-set.ts';
+import { groupIdExpr, labelsWithoutName, lookupSeries, seriesKeyColumns, seriesRestriction, type LookupEnv, type MatchedSeries, type SeriesLookup } from './clickhouse-series.ts';
+import { LabelSetIndex, labelsHash } from './label-set.ts';
+import { kahanInc } from './quantile.ts';
 import { durationMs } from './parse.ts';
 import { KEEPS_METRIC_NAME, RANGE_KERNELS, type RangeEnv } from './range-functions.ts';
 import type { PushdownRequest, PushdownResult } from './series-source.ts';
@@ -131,7 +132,14 @@ export function planPushdown(req: PushdownRequest, durationStepMs: number = req.
   };
 }
 
-export type PushdownEnv = LookupEnv;
+export interface PushdownEnv extends LookupEnv {
+  /**
+   * Aggregations over at most this many per-series points are folded here
+   * from per-series results (cheaper than grouping in ClickHouse); 0 groups
+   * every aggregation in ClickHouse.
+   */
+  readonly smallAggregationPoints: number;
+}
 
 /** Seconds with milliseconds, as a Decimal64(3) parameter. */
 function secondsParam(ms: number): string {
@@ -139,11 +147,8 @@ function secondsParam(ms: number): string {
 }
 
 /** The labels a pushed node's per-series result carries: __name__ dropped unless the function keeps it. */
-function resultLabels(plan: PushdownPlan, l: Labels): Labels {
-  if (plan.keepName) return l;
-  const i = l.names.indexOf(METRIC_NAME);
-  if (i < 0) return l;
-  return { names: l.names.filter((_, j) => j !== i), values: l.values.filter((_, j) => j !== i) };
+function resultLabels(plan: PushdownPlan, s: MatchedSeries): Labels {
+  return plan.keepName ? s.labels : labelsWithoutName(s);
 }
 
 /** Prometheus's grouping labels: by(...) keeps the listed labels, without(...) drops them and __name__. */
@@ -214,16 +219,17 @@ export async function runPushdown(plan: PushdownPlan, env: PushdownEnv, run: (q:
   const q = new SqlBuilder();
   const perSeries = perSeriesSql(q, plan, env, series);
   const out: Array<PushdownResult['series'][number]> = [];
-  const finish = (labels: Labels, valsIn: Float64Array, presentIn: Uint8Array): void => {
+  const finish = (labels: Labels, valsIn: Float64Array, presentIn: Uint8Array | null): void => {
     let vals = valsIn;
     let present = presentIn;
     if (plan.pinnedAt) {
       // @: the same value at every step.
+      if (present && !present[0]) return;
       vals = new Float64Array(plan.n).fill(vals[0] as number);
-      present = new Uint8Array(plan.n).fill(present[0] as number);
+      present = null;
     }
     if (vals.length !== plan.n) throw new Error(`pushdown returned ${vals.length} steps for a grid of ${plan.n}`);
-    out.push({ labels, values: vals, present: present.every((p) => p === 1) ? null : present });
+    out.push({ labels, values: vals, present });
   };
   if (!plan.agg) {
     q.add(`SELECT ${seriesKeyColumns(series)}, arrayMap(x -> ifNull(x, 0), r), arrayMap(x -> toUInt8(isNotNull(x)), r) FROM (${perSeries})`);
@@ -234,15 +240,44 @@ export async function runPushdown(plan: PushdownPlan, env: PushdownEnv, run: (q:
       const tenant = oneTenant ?? r.string();
       const [hi, lo] = r.uint64Parts();
       const vals = r.float64Array();
-      const present = r.uint8Array();
+      const present = r.flagsOrNull();
       const s = series.find(tenant, hi, lo);
-      if (s) finish(resultLabels(plan, s.labels), vals, present);
+      if (s) finish(resultLabels(plan, s), vals, present);
     }
     return { series: out };
   }
   const { op, grouping, without } = plan.agg;
   const groups = new LabelSetIndex();
-  const gid = groupIdExpr(q, series, (s) => groups.idOf(groupingLabels(resultLabels(plan, s.labels), grouping, without)) + 1);
+  const spec = `${plan.keepName ? 1 : 0}${without ? 'w' : 'b'}${grouping.join('\u0000')}`;
+  const groupOf = (s: MatchedSeries): number => {
+    s.groups ??= new Map();
+    let g = s.groups.get(spec);
+    if (!g) {
+      const labels = groupingLabels(resultLabels(plan, s), grouping, without);
+      g = { labels, hash: labelsHash(labels) };
+      s.groups.set(spec, g);
+    }
+    return groups.idOf(g.labels, g.hash);
+  };
+  if (series.series.length * plan.n <= env.smallAggregationPoints) {
+    // Few points: per-series results folded here, as aggregate.ts folds them.
+    q.add(`SELECT ${seriesKeyColumns(series)}, arrayMap(x -> ifNull(x, 0), r), arrayMap(x -> toUInt8(isNotNull(x)), r) FROM (${perSeries})`);
+    q.add('WHERE arrayExists(x -> isNotNull(x), r)');
+    const r = RowReader.of(await run(q.build()));
+    const oneTenant = series.tenants.length === 1 ? (series.tenants[0] as string) : null;
+    const fold = new GroupFold(op, plan.n);
+    while (!r.done) {
+      const tenant = oneTenant ?? r.string();
+      const [hi, lo] = r.uint64Parts();
+      const vals = r.float64Array();
+      const present = r.flagsOrNull();
+      const s = series.find(tenant, hi, lo);
+      if (s) fold.add(groupOf(s), vals, present);
+    }
+    fold.finish((g, vals, present) => finish(groups.sets[g] as Labels, vals, present));
+    return { series: out };
+  }
+  const gid = groupIdExpr(q, series, (s) => groupOf(s) + 1);
   q.add(`SELECT g, ${aggregateValuesSql(op)}, arrayMap(x -> toUInt8(x > 0), countForEach(r)) AS present`);
   q.add(`FROM (SELECT ${gid} AS g, r FROM (${perSeries})) WHERE g > 0 GROUP BY g`);
   q.add('HAVING arrayExists(x -> x > 0, present)');
@@ -250,7 +285,7 @@ export async function runPushdown(plan: PushdownPlan, env: PushdownEnv, run: (q:
   while (!r.done) {
     const g = r.uint32();
     const vals = r.float64Array();
-    const present = r.uint8Array();
+    const present = r.flagsOrNull();
     const labels = groups.sets[g - 1];
     if (labels) finish(labels, vals, present);
   }
@@ -403,4 +438,124 @@ export async function runSubqueryPushdown(plan: SubqueryPlan, env: PushdownEnv, 
     out.push({ labels, values, present: present.every((p) => p === 1) ? null : present });
   }
   return { series: out };
+}
+
+/**
+ * Folds per-series step values into groups the way aggregate.ts does:
+ * members in input order; sum with Kahan–Neumaier compensation; avg as a
+ * compensated sum until it would overflow, then an incremental mean; min and
+ * max keep a NaN only until any other value comes; count and group.
+ */
+class GroupFold {
+  private readonly val: Float64Array[] = [];
+  private readonly comp: Float64Array[] = [];
+  private readonly mean: Float64Array[] = [];
+  private readonly count: Float64Array[] = [];
+  private readonly incremental: Uint8Array[] = [];
+  private readonly seen: Uint8Array[] = [];
+
+  constructor(
+    private readonly op: PushedAgg,
+    private readonly n: number,
+  ) {}
+
+  private group(g: number): void {
+    while (this.val.length <= g) {
+      this.val.push(new Float64Array(this.n));
+      this.seen.push(new Uint8Array(this.n));
+      if (this.op === 'sum' || this.op === 'avg') this.comp.push(new Float64Array(this.n));
+      if (this.op === 'avg') {
+        this.mean.push(new Float64Array(this.n));
+        this.count.push(new Float64Array(this.n));
+        this.incremental.push(new Uint8Array(this.n));
+      }
+    }
+  }
+
+  add(g: number, values: Float64Array, present: Uint8Array | null): void {
+    this.group(g);
+    const val = this.val[g] as Float64Array;
+    const seen = this.seen[g] as Uint8Array;
+    for (let i = 0; i < this.n; i++) {
+      if (present && !present[i]) continue;
+      const f = values[i] as number;
+      if (!seen[i]) {
+        seen[i] = 1;
+        if (this.op === 'count' || this.op === 'group') val[i] = 1;
+        else val[i] = f;
+        if (this.op === 'avg') {
+          (this.mean[g] as Float64Array)[i] = f;
+          (this.count[g] as Float64Array)[i] = 1;
+        }
+        continue;
+      }
+      switch (this.op) {
+        case 'sum': {
+          const c = this.comp[g] as Float64Array;
+          const [sum, cc] = kahanInc(f, val[i] as number, c[i] as number);
+          val[i] = sum;
+          c[i] = cc;
+          break;
+        }
+        case 'avg': {
+          const c = this.comp[g] as Float64Array;
+          const mean = this.mean[g] as Float64Array;
+          const count = this.count[g] as Float64Array;
+          const inc = this.incremental[g] as Uint8Array;
+          const cnt = (count[i] as number) + 1;
+          count[i] = cnt;
+          if (!inc[i]) {
+            const [nv, nc] = kahanInc(f, val[i] as number, c[i] as number);
+            if (nv !== Infinity && nv !== -Infinity) {
+              val[i] = nv;
+              c[i] = nc;
+              break;
+            }
+            inc[i] = 1;
+            mean[i] = (val[i] as number) / (cnt - 1);
+            c[i] = (c[i] as number) / (cnt - 1);
+          }
+          const q = (cnt - 1) / cnt;
+          const [nm, nc] = kahanInc(f / cnt, q * (mean[i] as number), q * (c[i] as number));
+          mean[i] = nm;
+          c[i] = nc;
+          break;
+        }
+        case 'count':
+          val[i] = (val[i] as number) + 1;
+          break;
+        case 'group':
+          break;
+        case 'min':
+        case 'max': {
+          const cur = val[i] as number;
+          if ((this.op === 'max' ? cur < f : cur > f) || Number.isNaN(cur)) val[i] = f;
+          break;
+        }
+      }
+    }
+  }
+
+  finish(emit: (g: number, values: Float64Array, present: Uint8Array | null) => void): void {
+    for (let g = 0; g < this.val.length; g++) {
+      const val = this.val[g] as Float64Array;
+      const seen = this.seen[g] as Uint8Array;
+      let any = false;
+      let all = true;
+      for (let i = 0; i < this.n; i++) {
+        if (!seen[i]) {
+          all = false;
+          continue;
+        }
+        any = true;
+        if (this.op === 'sum') val[i] = (val[i] as number) + ((this.comp[g] as Float64Array)[i] as number);
+        else if (this.op === 'avg') {
+          const cnt = (this.count[g] as Float64Array)[i] as number;
+          const c = (this.comp[g] as Float64Array)[i] as number;
+          val[i] = (this.incremental[g] as Uint8Array)[i] ? ((this.mean[g] as Float64Array)[i] as number) + c : (val[i] as number) / cnt + c / cnt;
+        }
+      }
+      if (any) emit(g, val, all ? null : seen);
+    }
+  }
 }

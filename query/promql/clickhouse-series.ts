@@ -25,6 +25,17 @@ export interface MatchedSeries {
   readonly metric: string;
   /** name-sorted, with __name__; with __tenant_id__ when the query reads several tenants */
   readonly labels: Labels;
+  /** the labels without __name__, made once (cached look-ups serve many queries) */
+  withoutName?: Labels;
+  /** grouping label sets (and their hashes) by grouping spec, made once */
+  groups?: Map<string, { labels: Labels; hash: number }>;
+}
+
+export function labelsWithoutName(s: MatchedSeries): Labels {
+  if (s.withoutName) return s.withoutName;
+  const i = s.labels.names.indexOf('__name__');
+  s.withoutName = i < 0 ? s.labels : { names: s.labels.names.filter((_, j) => j !== i), values: s.labels.values.filter((_, j) => j !== i) };
+  return s.withoutName;
 }
 
 export interface SeriesLookup {
@@ -53,8 +64,46 @@ export function tooManySeries(limit: number): PromqlError {
 
 const EMPTY: SeriesLookup = { series: [], tenants: [], metrics: [], wholeMetric: false, find: () => undefined };
 
-function key(tenant: string, hi: number, lo: number): string {
-  return `${tenant}\u0000${hi}:${lo}`;
+/**
+ * (tenant, fingerprint) -> series, for every row of a sample query: an
+ * open-addressing table over the fingerprint halves per tenant (no key
+ * string, no heap-number Map keys).
+ */
+class SeriesIndex {
+  private readonly tables = new Map<string, { slots: Int32Array; mask: number }>();
+
+  constructor(private readonly series: readonly MatchedSeries[]) {
+    const perTenant = new Map<string, number>();
+    for (const s of series) perTenant.set(s.tenant, (perTenant.get(s.tenant) ?? 0) + 1);
+    for (const [tenant, n] of perTenant) {
+      let size = 16;
+      while (size < n * 2) size *= 2;
+      this.tables.set(tenant, { slots: new Int32Array(size), mask: size - 1 });
+    }
+    series.forEach((s, i) => {
+      const t = this.tables.get(s.tenant) as { slots: Int32Array; mask: number };
+      let h = SeriesIndex.hash(s.hi, s.lo) & t.mask;
+      while (t.slots[h] !== 0) h = (h + 1) & t.mask;
+      t.slots[h] = i + 1;
+    });
+  }
+
+  private static hash(hi: number, lo: number): number {
+    return (Math.imul(lo, 0x9e3779b1) ^ Math.imul(hi, 0x85ebca6b)) >>> 0;
+  }
+
+  get(tenant: string, hi: number, lo: number): MatchedSeries | undefined {
+    const t = this.tables.get(tenant);
+    if (!t) return undefined;
+    let h = SeriesIndex.hash(hi, lo) & t.mask;
+    for (;;) {
+      const id = t.slots[h] as number;
+      if (id === 0) return undefined;
+      const s = this.series[id - 1] as MatchedSeries;
+      if (s.lo === lo && s.hi === hi) return s;
+      h = (h + 1) & t.mask;
+    }
+  }
 }
 
 export function fingerprintOf(s: MatchedSeries): bigint {
@@ -142,14 +191,15 @@ async function fetchSeries(env: LookupEnv, tenants: string[], matchers: LabelMat
   const r = RowReader.of(await run(q.build()));
   const multi = isMultiTenant(env.scope);
   const series: MatchedSeries[] = [];
-  const byKey = new Map<string, MatchedSeries>();
+  // LIMIT 1 BY already keeps one row per series; this guards the server's distributed reads too
+  const seen = new Set<string>();
   const tenantSet = new Set<string>();
   const metrics = new Set<string>();
   while (!r.done) {
     const tenant = r.string();
     const [hi, lo] = r.uint64Parts();
-    const k = key(tenant, hi, lo);
-    if (byKey.has(k)) {
+    const k = `${tenant}\u0000${hi}:${lo}`;
+    if (seen.has(k)) {
       r.string();
       r.skipStringMap();
       continue;
@@ -165,13 +215,14 @@ async function fetchSeries(env: LookupEnv, tenants: string[], matchers: LabelMat
     if (series.length >= env.maxSeries) throw tooManySeries(env.maxSeries);
     const s: MatchedSeries = { tenant, hi, lo, metric, labels: sortLabels(names, values) };
     series.push(s);
-    byKey.set(k, s);
+    seen.add(k);
     tenantSet.add(tenant);
     metrics.add(metric);
   }
   if (series.length === 0) return EMPTY;
   const wholeMetric = matchers.every((m) => m.name === '__name__' && m.type === '=');
-  return { series, tenants: [...tenantSet], metrics: [...metrics], wholeMetric, find: (t, hi, lo) => byKey.get(key(t, hi, lo)) };
+  const index = new SeriesIndex(series);
+  return { series, tenants: [...tenantSet], metrics: [...metrics], wholeMetric, find: (t, hi, lo) => index.get(t, hi, lo) };
 }
 
 /**

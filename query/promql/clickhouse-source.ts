@@ -41,9 +41,9 @@ export interface ClickHouseSourceOptions {
   /** Series look-ups shared across queries (createSeriesCache); without it each query looks series up itself. */
   readonly seriesCache?: SeriesCache;
   /**
-   * Aggregations over fewer per-series points than this are left to the
-   * evaluator over per-series pushdown results (cheaper than grouping in
-   * ClickHouse); 0 aggregates every pushed form in ClickHouse.
+   * Pushed aggregations over at most this many per-series points are folded
+   * in JS from per-series results (cheaper than grouping in ClickHouse); 0
+   * groups every pushed aggregation in ClickHouse.
    */
   readonly smallAggregationPoints?: number;
 }
@@ -65,7 +65,7 @@ export interface ClickHouseSource extends SeriesSource {
 export const DEFAULT_MAX_SERIES = 500_000;
 export const DEFAULT_MAX_SAMPLES = 50_000_000;
 
-/** Below this many per-series points, aggregations are left to the evaluator over per-series pushdown results. */
+/** Up to this many per-series points, pushed aggregations are folded in JS from per-series results. */
 const SMALL_AGGREGATION_POINTS = 100_000;
 
 /** Settings every query of the source runs with. */
@@ -97,7 +97,14 @@ export function createClickHouseSource(options: ClickHouseSourceOptions): ClickH
     }
   };
 
-  const lookupEnv = { db, scope, maxSeries, memo: new Map<string, Promise<SeriesLookup>>(), ...(options.seriesCache ? { cache: options.seriesCache } : {}) };
+  const lookupEnv = {
+    db,
+    scope,
+    maxSeries,
+    memo: new Map<string, Promise<SeriesLookup>>(),
+    smallAggregationPoints: options.smallAggregationPoints ?? SMALL_AGGREGATION_POINTS,
+    ...(options.seriesCache ? { cache: options.seriesCache } : {}),
+  };
 
   const select = async (req: SelectRequest, signal?: AbortSignal): Promise<SeriesSet[]> => {
     if (req.startMs > req.endMs) return [];
@@ -139,12 +146,6 @@ export function createClickHouseSource(options: ClickHouseSourceOptions): ClickH
     const plan = planPushdown(req);
     let res: PushdownResult | null = null;
     const run = (q: Sql) => runBinary(q, signal);
-    if (plan?.agg && options.smallAggregationPoints !== 0) {
-      // A small aggregation is cheaper as per-series results the evaluator
-      // folds (the engine offers the inner expression next; its look-up is memoised).
-      const series = await lookupSeries(env, plan.matchers, plan.evalStartMs - plan.windowMs + 1, plan.evalEndMs, run);
-      if (series.series.length * plan.n <= (options.smallAggregationPoints ?? SMALL_AGGREGATION_POINTS)) return null;
-    }
     if (plan) res = await runPushdown(plan, env, run);
     else {
       const sub = planSubqueryPushdown(req, options.noStepSubqueryIntervalMs ?? DEFAULT_ENGINE_OPTIONS.noStepSubqueryIntervalMs);
