@@ -7,7 +7,7 @@ import { FleetwatchError } from '../../core/index.ts';
 import type { BinaryOp, Grouping, VectorMatching, VectorOp } from './ast.ts';
 import { COMPARISON_OPS } from './ast.ts';
 import { labelsKey } from './pipeline.ts';
-import { compileRegex } from './regex.ts';
+import { compileRegex, expandTemplate } from './regex.ts';
 
 export type LabelPairs = [string, string][];
 
@@ -350,14 +350,4 @@ export function labelReplace(m: Matrix, dst: string, replacement: string, src: s
     return { labels, key: keyOf(labels), values: s.values, present: s.present };
   });
   return { steps: m.steps, series: mergeByKey(series, m.steps) };
-}
-
-function expandTemplate(tpl: string, m: RegExpExecArray, names: readonly string[]): string {
-  return tpl.replace(/\$(\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))/g, (all, _x, braced: string | undefined, bare: string | undefined) => {
-    if (all === '$$') return '$';
-    const name = (braced ?? bare) as string;
-    if (/^[0-9]+$/.test(name)) return m[Number(name)] ?? '';
-    const i = names.indexOf(name);
-    return i >= 0 ? (m[i + 1] ?? '') : '';
-  });
 }

@@ -4,7 +4,7 @@
 // error, as in Go. Execution errors become __error__=TemplateFormatErr.
 // Semantics: https://pkg.go.dev/text/template and
 // https://grafana.com/docs/loki/latest/query/template_functions/
-import { compileRegex, RegexSyntaxError } from './regex.ts';
+import { compileRegex, expandTemplate, RegexSyntaxError } from './regex.ts';
 import { parseGoDurationNs, goDurationError, parseHumanBytes, parseGoFloat } from './units.ts';
 import { GoTime, type GoValue, formatTime, formatValue, isMap, isTruthy, parseTime, sprintf, floorDiv, zoneOffsetSec } from './go-values.ts';
 
@@ -548,47 +548,6 @@ function queryUnescape(s: string): string {
   return Buffer.from(bytes).toString('utf8');
 }
 
-/** Go's Regexp.Expand template syntax for regexReplaceAll: $1, ${1}, $name, ${name}, $$. */
-function expandReplacement(tpl: string, m: RegExpExecArray, names: readonly string[]): string {
-  let out = '';
-  for (let i = 0; i < tpl.length; i++) {
-    const c = tpl[i] as string;
-    if (c !== '$') {
-      out += c;
-      continue;
-    }
-    if (tpl[i + 1] === '$') {
-      out += '$';
-      i++;
-      continue;
-    }
-    let name: string;
-    if (tpl[i + 1] === '{') {
-      const end = tpl.indexOf('}', i + 2);
-      if (end < 0) {
-        out += c;
-        continue;
-      }
-      name = tpl.slice(i + 2, end);
-      i = end;
-    } else {
-      const mm = /^[A-Za-z0-9_]+/.exec(tpl.slice(i + 1));
-      if (!mm) {
-        out += c;
-        continue;
-      }
-      name = mm[0];
-      i += mm[0].length;
-    }
-    if (/^[0-9]+$/.test(name)) out += m[Number(name)] ?? '';
-    else {
-      const idx = names.indexOf(name);
-      out += idx >= 0 ? (m[idx + 1] ?? '') : '';
-    }
-  }
-  return out;
-}
-
 const regexCache = new Map<string, { re: RegExp; names: readonly string[] }>();
 function globalRegex(pattern: string): { re: RegExp; names: readonly string[] } {
   let r = regexCache.get(pattern);
@@ -611,9 +570,9 @@ function replaceAll(pattern: string, s: string, repl: string, literal: boolean):
   const { re, names } = globalRegex(pattern);
   return s.replace(re, (...a) => {
     if (literal) return repl;
-    // rebuild an exec-like array from replace's arguments
+    // replace's leading arguments are the match and its groups; $1, ${name}, $$ as Go's Regexp.Expand
     const groups = a.slice(0, names.length + 1) as string[];
-    return expandReplacement(repl, groups as unknown as RegExpExecArray, names);
+    return expandTemplate(repl, groups, names);
   });
 }
 
