@@ -10,6 +10,7 @@ import { createEngine } from '../query/promql/engine.ts';
 import { createMemorySource } from '../query/promql/memory-source.ts';
 import { createClickHouseSource } from '../query/promql/clickhouse-source.ts';
 import { createSeriesCache } from '../query/promql/clickhouse-series.ts';
+import { sortedSamples } from '../query/promql/sample-order.ts';
 import { labelsToString } from '../query/promql/label-set.ts';
 import type { QueryResult } from '../query/promql/value.ts';
 import type { SeriesSource } from '../query/promql/series-source.ts';
@@ -164,6 +165,24 @@ describe('ClickHouse source vs the in-memory source (evaluator)', () => {
       else expect(pushedAll.stats.pushedDown, 'not pushed down').toBe(0);
     });
   }
+});
+
+describe('sample order', () => {
+  it('sorts interleaved runs, keeps the first of a timestamp and staleness bits', () => {
+    for (const n of [7, 500]) {
+      // two parts' runs read in the wrong order, plus a repeated timestamp
+      const first = Array.from({ length: n }, (_, i) => (n + i) * 10);
+      const second = Array.from({ length: n }, (_, i) => i * 10);
+      const t = Float64Array.from([...first, ...second, 0]);
+      const v = Float64Array.from([...first, ...second, -1].map((x) => x / 10));
+      setStale(v, 1);
+      const [tt, vv] = sortedSamples(t, v);
+      expect(Array.from(tt)).toEqual(Array.from({ length: 2 * n }, (_, i) => i * 10));
+      expect(vv[0]).toBe(0); // the first sample at t=0 stays, the repeat (-0.1) goes
+      expect(isStaleBits(vv, n + 1)).toBe(true);
+      expect(vv[n + 2]).toBe((n + 2) / 1);
+    }
+  });
 });
 
 describe('select()', () => {

@@ -75,6 +75,14 @@ export class RowReader {
     return out;
   }
 
+  /** Array(Float64) copied into `dst` at `at` (bits kept); returns its length. */
+  float64ArrayInto(dst: Float64Array, at: number): number {
+    const n = this.varUInt();
+    new Uint8Array(dst.buffer, dst.byteOffset + at * 8, n * 8).set(this.buf.subarray(this.off, this.off + n * 8));
+    this.off += n * 8;
+    return n;
+  }
+
   /** Array(UInt8) as a fresh Uint8Array. */
   uint8Array(): Uint8Array {
     const n = this.varUInt();

@@ -27,6 +27,7 @@ import { dateTime64Param, METRIC_NAME, pinnedMetricName, sampleTimeConditions, S
 import { groupIdExpr, labelsWithoutName, lookupSeries, seriesKeyColumns, seriesRestriction, type LookupEnv, type MatchedSeries, type SeriesLookup } from './clickhouse-series.ts';
 import { LabelSetIndex, labelsHash } from './label-set.ts';
 import { kahanInc } from './quantile.ts';
+import { sortedSamples, strictlyIncreasing } from './sample-order.ts';
 import { durationMs } from './parse.ts';
 import { KEEPS_METRIC_NAME, RANGE_KERNELS, type RangeEnv } from './range-functions.ts';
 import type { PushdownRequest, PushdownResult } from './series-source.ts';
@@ -207,17 +208,109 @@ function aggregateValuesSql(op: PushedAgg): string {
   }
 }
 
+interface SeriesRow {
+  readonly s: MatchedSeries;
+  readonly values: Float64Array;
+  readonly present: Uint8Array | null;
+}
+
+/** Per-series results of a plan's function on its grid, computed by ClickHouse's timeSeries*ToGrid. */
+async function gridRows(plan: PushdownPlan, env: PushdownEnv, series: SeriesLookup, run: (q: Sql) => Promise<Uint8Array>): Promise<SeriesRow[]> {
+  const q = new SqlBuilder();
+  q.add(`SELECT ${seriesKeyColumns(series)}, arrayMap(x -> ifNull(x, 0), r), arrayMap(x -> toUInt8(isNotNull(x)), r) FROM (${perSeriesSql(q, plan, env, series)})`);
+  q.add('WHERE arrayExists(x -> isNotNull(x), r)');
+  const r = RowReader.of(await run(q.build()));
+  const oneTenant = series.tenants.length === 1 ? (series.tenants[0] as string) : null;
+  const rows: SeriesRow[] = [];
+  while (!r.done) {
+    const tenant = oneTenant ?? r.string();
+    const [hi, lo] = r.uint64Parts();
+    const values = r.float64Array();
+    const present = r.flagsOrNull();
+    const s = series.find(tenant, hi, lo);
+    if (s) rows.push({ s, values, present });
+  }
+  return rows;
+}
+
+/**
+ * Per-series results for a single evaluation time: the window's raw samples
+ * (a plain groupArray, the cheapest read) and the evaluator's own kernel
+ * (range-functions.ts) over them — for one step this beats the grid
+ * functions, whose per-series state costs more than the few samples do.
+ * All samples land in two shared arrays (one copy per series, no
+ * allocation per series) and the kernels read their [lo, hi) ranges.
+ */
+interface InstantValues {
+  readonly series: MatchedSeries[];
+  readonly values: number[];
+}
+
+async function instantValues(plan: PushdownPlan, env: PushdownEnv, series: SeriesLookup, run: (q: Sql) => Promise<Uint8Array>): Promise<InstantValues> {
+  const q = new SqlBuilder();
+  const conds = [...seriesRestriction(q, series), ...sampleTimeConditions(q, plan.evalStartMs - plan.windowMs + 1, plan.evalEndMs)];
+  if (plan.fn !== 'instant') conds.push(`reinterpretAsUInt64(value) != ${STALE_BITS_SQL}`);
+  const keys = seriesKeyColumns(series);
+  q.add(`SELECT ${keys}, groupArray(toFloat64(timestamp_ms)), groupArray(value) FROM ${env.db}.metrics_samples WHERE ${conds.join(' AND ')} GROUP BY ${keys}`);
+  const bytes = await run(q.build());
+  const r = RowReader.of(bytes);
+  const oneTenant = series.tenants.length === 1 ? (series.tenants[0] as string) : null;
+  const kernel = plan.fn === 'instant' ? null : RANGE_KERNELS.get(plan.fn);
+  if (plan.fn !== 'instant' && !kernel) throw new Error(`no kernel for ${plan.fn}`);
+  const end = plan.evalEndMs;
+  const envK: RangeEnv = { rangeStartMs: end - plan.windowMs, rangeEndMs: end, rangeMs: plan.windowMs, evalTsMs: end, args: [] };
+  // every sample takes at least 16 bytes of the answer
+  const cap = Math.floor(bytes.length / 16) + 1;
+  const T = new Float64Array(cap);
+  const V = new Float64Array(cap);
+  const out: InstantValues = { series: [], values: [] };
+  let pos = 0;
+  while (!r.done) {
+    const tenant = oneTenant ?? r.string();
+    const [hi, lo] = r.uint64Parts();
+    const n = r.float64ArrayInto(T, pos);
+    r.float64ArrayInto(V, pos);
+    const s = series.find(tenant, hi, lo);
+    if (!s || n === 0) continue;
+    let t: Float64Array = T;
+    let v: Float64Array = V;
+    let a = pos;
+    let b = pos + n;
+    pos += n;
+    if (!strictlyIncreasing(T, a, b)) {
+      [t, v] = sortedSamples(T.slice(a, b), V.slice(a, b));
+      a = 0;
+      b = t.length;
+    }
+    let value: number | null;
+    if (kernel) value = kernel(t, v, a, b, envK);
+    else value = isStale(v, b - 1) ? null : (v[b - 1] as number); // the latest sample, unless it is a staleness marker
+    if (value !== null) {
+      out.series.push(s);
+      out.values.push(value);
+    }
+  }
+  return out;
+}
+
+
+const staleWords = new Uint32Array(2);
+const staleView = new Float64Array(staleWords.buffer);
+function isStale(v: Float64Array, i: number): boolean {
+  staleView[0] = v[i] as number;
+  return staleWords[1] === 0x7ff00000 && staleWords[0] === 2;
+}
+
 /**
  * Runs a plan: the series look-up, then one samples query. Per-series
- * results come back by fingerprint; aggregations group in ClickHouse by a
- * group id computed here from the labels (the evaluator's grouping rules),
- * so no label travels through the samples query.
+ * results come back by fingerprint; aggregations are folded here from them
+ * when they are few points, else grouped in ClickHouse by a group id
+ * computed here from the labels (the evaluator's grouping rules), so no
+ * label travels through the samples query.
  */
 export async function runPushdown(plan: PushdownPlan, env: PushdownEnv, run: (q: Sql) => Promise<Uint8Array>): Promise<PushdownResult | null> {
   const series = await lookupSeries(env, plan.matchers, plan.evalStartMs - plan.windowMs + 1, plan.evalEndMs, run);
   if (series.series.length === 0) return { series: [] };
-  const q = new SqlBuilder();
-  const perSeries = perSeriesSql(q, plan, env, series);
   const out: Array<PushdownResult['series'][number]> = [];
   const finish = (labels: Labels, valsIn: Float64Array, presentIn: Uint8Array | null): void => {
     let vals = valsIn;
@@ -231,19 +324,13 @@ export async function runPushdown(plan: PushdownPlan, env: PushdownEnv, run: (q:
     if (vals.length !== plan.n) throw new Error(`pushdown returned ${vals.length} steps for a grid of ${plan.n}`);
     out.push({ labels, values: vals, present });
   };
+  const single = plan.evalStepMs === 0;
   if (!plan.agg) {
-    q.add(`SELECT ${seriesKeyColumns(series)}, arrayMap(x -> ifNull(x, 0), r), arrayMap(x -> toUInt8(isNotNull(x)), r) FROM (${perSeries})`);
-    q.add('WHERE arrayExists(x -> isNotNull(x), r)');
-    const r = RowReader.of(await run(q.build()));
-    const oneTenant = series.tenants.length === 1 ? (series.tenants[0] as string) : null;
-    while (!r.done) {
-      const tenant = oneTenant ?? r.string();
-      const [hi, lo] = r.uint64Parts();
-      const vals = r.float64Array();
-      const present = r.flagsOrNull();
-      const s = series.find(tenant, hi, lo);
-      if (s) finish(resultLabels(plan, s), vals, present);
+    if (single) {
+      const iv = await instantValues(plan, env, series, run);
+      for (let i = 0; i < iv.series.length; i++) finish(resultLabels(plan, iv.series[i] as MatchedSeries), Float64Array.of(iv.values[i] as number), null);
     }
+    else for (const row of await gridRows(plan, env, series, run)) finish(resultLabels(plan, row.s), row.values, row.present);
     return { series: out };
   }
   const { op, grouping, without } = plan.agg;
@@ -259,24 +346,18 @@ export async function runPushdown(plan: PushdownPlan, env: PushdownEnv, run: (q:
     }
     return groups.idOf(g.labels, g.hash);
   };
-  if (series.series.length * plan.n <= env.smallAggregationPoints) {
+  if (single || series.series.length * plan.n <= env.smallAggregationPoints) {
     // Few points: per-series results folded here, as aggregate.ts folds them.
-    q.add(`SELECT ${seriesKeyColumns(series)}, arrayMap(x -> ifNull(x, 0), r), arrayMap(x -> toUInt8(isNotNull(x)), r) FROM (${perSeries})`);
-    q.add('WHERE arrayExists(x -> isNotNull(x), r)');
-    const r = RowReader.of(await run(q.build()));
-    const oneTenant = series.tenants.length === 1 ? (series.tenants[0] as string) : null;
-    const fold = new GroupFold(op, plan.n);
-    while (!r.done) {
-      const tenant = oneTenant ?? r.string();
-      const [hi, lo] = r.uint64Parts();
-      const vals = r.float64Array();
-      const present = r.flagsOrNull();
-      const s = series.find(tenant, hi, lo);
-      if (s) fold.add(groupOf(s), vals, present);
-    }
+    const fold = new GroupFold(op, single ? 1 : plan.n);
+    if (single) {
+      const iv = await instantValues(plan, env, series, run);
+      for (let i = 0; i < iv.series.length; i++) fold.addOne(groupOf(iv.series[i] as MatchedSeries), iv.values[i] as number);
+    } else for (const row of await gridRows(plan, env, series, run)) fold.add(groupOf(row.s), row.values, row.present);
     fold.finish((g, vals, present) => finish(groups.sets[g] as Labels, vals, present));
     return { series: out };
   }
+  const q = new SqlBuilder();
+  const perSeries = perSeriesSql(q, plan, env, series);
   const gid = groupIdExpr(q, series, (s) => groupOf(s) + 1);
   q.add(`SELECT g, ${aggregateValuesSql(op)}, arrayMap(x -> toUInt8(x > 0), countForEach(r)) AS present`);
   q.add(`FROM (SELECT ${gid} AS g, r FROM (${perSeries})) WHERE g > 0 GROUP BY g`);
@@ -470,6 +551,14 @@ class GroupFold {
         this.incremental.push(new Uint8Array(this.n));
       }
     }
+  }
+
+  private readonly one = new Float64Array(1);
+
+  /** One value at step 0 (single-step folds). */
+  addOne(g: number, f: number): void {
+    this.one[0] = f;
+    this.add(g, this.one, null);
   }
 
   add(g: number, values: Float64Array, present: Uint8Array | null): void {

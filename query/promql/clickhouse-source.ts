@@ -20,6 +20,7 @@ import { RowReader } from './ch-row-reader.ts';
 import { sampleTimeConditions, type TenantScope } from './clickhouse-sql.ts';
 import { lookupSeries, seriesKeyColumns, seriesRestriction, type SeriesCache, type SeriesLookup } from './clickhouse-series.ts';
 import { PromqlError, abortError, tooManySamples } from './errors.ts';
+import { sortedSamples, strictlyIncreasing } from './sample-order.ts';
 import type { PushdownRequest, PushdownResult, SelectRequest, SeriesSet, SeriesSource } from './series-source.ts';
 import { planPushdown, planSubqueryPushdown, runPushdown, runSubqueryPushdown } from './clickhouse-pushdown.ts';
 import { DEFAULT_ENGINE_OPTIONS } from './engine.ts';
@@ -113,11 +114,10 @@ export function createClickHouseSource(options: ClickHouseSourceOptions): ClickH
     if (series.series.length === 0) return [];
     const q = new SqlBuilder();
     const conds = [...seriesRestriction(q, series), ...sampleTimeConditions(q, req.startMs, req.endMs)];
-    // Sorted per series in ClickHouse; (time, value) order puts duplicates side by side.
+    // groupArray keeps read order; sortedSamples puts each series in time order when parts interleave.
     const keys = seriesKeyColumns(series);
-    q.add(`SELECT ${keys}, arrayMap(p -> p.1, pts), arrayMap(p -> p.2, pts) FROM (`);
-    q.add(`SELECT ${keys}, arraySort(groupArray((toFloat64(timestamp_ms), value))) AS pts`);
-    q.add(`FROM ${db}.metrics_samples WHERE ${conds.join(' AND ')} GROUP BY ${keys})`);
+    q.add(`SELECT ${keys}, groupArray(toFloat64(timestamp_ms)), groupArray(value)`);
+    q.add(`FROM ${db}.metrics_samples WHERE ${conds.join(' AND ')} GROUP BY ${keys}`);
     // A result larger than the sample limit could hold is stopped in ClickHouse.
     const bytes = await runBinary(q.build(), signal, { max_result_bytes: Math.min(2 ** 52, maxSamples * 16 + maxSeries * 64), result_overflow_mode: 'throw' });
     const out: SeriesSet[] = [];
@@ -127,11 +127,12 @@ export function createClickHouseSource(options: ClickHouseSourceOptions): ClickH
     while (!r.done) {
       const tenant = oneTenant ?? r.string();
       const [hi, lo] = r.uint64Parts();
-      const t = r.float64Array();
-      const v = r.float64Array();
+      let t = r.float64Array();
+      let v = r.float64Array();
       const s = series.find(tenant, hi, lo);
       if (!s) continue;
-      const set = foldDuplicates(s.labels, t, v);
+      if (!strictlyIncreasing(t, 0, t.length)) [t, v] = sortedSamples(t, v);
+      const set: SeriesSet = { labels: s.labels, timestampsMs: t, values: v };
       samples += set.values.length;
       if (samples > maxSamples) throw tooManySamples();
       out.push(set);
@@ -156,33 +157,6 @@ export function createClickHouseSource(options: ClickHouseSourceOptions): ClickH
   };
 
   return options.pushdown === false ? { stats, select } : { stats, select, pushdown };
-}
-
-/**
- * Samples arrive sorted by (timestamp, value); a timestamp seen twice keeps
- * its first sample. Identical re-sends (remote_write retries) fold to one;
- * Prometheus's own TSDB would have rejected a second, different value.
- */
-function foldDuplicates(labels: Labels, t: Float64Array, v: Float64Array): SeriesSet {
-  let dup = false;
-  for (let i = 1; i < t.length; i++) {
-    if (t[i] === t[i - 1]) {
-      dup = true;
-      break;
-    }
-  }
-  if (!dup) return { labels, timestampsMs: t, values: v };
-  const vw = new BigUint64Array(v.buffer, v.byteOffset, v.length);
-  const tt = new Float64Array(t.length);
-  const vv = new BigUint64Array(t.length);
-  let k = 0;
-  for (let i = 0; i < t.length; i++) {
-    if (k > 0 && tt[k - 1] === t[i]) continue;
-    tt[k] = t[i] as number;
-    vv[k] = vw[i] as bigint; // bits, so a staleness marker stays one
-    k++;
-  }
-  return { labels, timestampsMs: tt.slice(0, k), values: new Float64Array(vv.buffer.slice(0, k * 8)) };
 }
 
 /** Storage failures as the engine's errors: timeouts and cancellations keep their Prometheus type. */
