@@ -232,7 +232,11 @@ export class ProtobufReader {
    * against the current message end. `pos` is left at the payload start.
    */
   lenEnd(): number {
+    const before = this.pos;
     const len = this.uint32();
+    // a length needs at most 5 varint bytes (< 2^32); a longer one was
+    // truncated by uint32() and would silently point at the wrong bytes
+    if (this.pos - before > 5 || (this.pos - before === 5 && ((this.buf[this.pos - 1] as number) & 0x70) !== 0)) fail(`length prefix at byte ${before} is larger than 2^32`);
     const e = this.pos + len;
     if (e > this.end) fail(`length ${len} runs past the end of the message`);
     return e;
