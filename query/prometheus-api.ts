@@ -78,7 +78,10 @@ export function errorBody(e: unknown): { status: number; body: string } {
 interface RequestContext {
   readonly params: Params;
   readonly tenants: string[];
+  /** aborts on the timeout or when the client goes away (storage calls of the metadata endpoints) */
   readonly signal: AbortSignal;
+  /** aborts only when the client goes away (the engine runs the timeout itself and reports it as one) */
+  readonly clientSignal: AbortSignal;
   /** Date.now() ms by which the work must end */
   readonly deadlineMs: number;
   readonly timeoutMs: number;
@@ -101,11 +104,12 @@ export function registerPrometheusApi(app: FastifyInstance, deps: PrometheusApiD
     (endpoint: string, fn: (ctx: RequestContext, req: FastifyRequest) => Promise<string>) =>
     async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
       const started = performance.now();
-      const ac = new AbortController();
+      const client = new AbortController();
+      const timeout = new AbortController();
       // The response's close before it finished means the client went away
       // (the request's own close only says its body was read).
       const onClose = (): void => {
-        if (!reply.raw.writableFinished) ac.abort(new DOMException('client closed the connection', 'AbortError'));
+        if (!reply.raw.writableFinished) client.abort(new DOMException('client closed the connection', 'AbortError'));
       };
       reply.raw.once('close', onClose);
       let timer: NodeJS.Timeout | undefined;
@@ -114,11 +118,16 @@ export function registerPrometheusApi(app: FastifyInstance, deps: PrometheusApiD
         const tenants = tenantsOf(req.headers['x-scope-orgid'], tenancy);
         const asked = durationParam(params, 'timeout');
         const timeoutMs = asked !== null && asked > 0 ? Math.min(asked, q.timeoutMs) : q.timeoutMs;
-        timer = setTimeout(() => ac.abort(new DOMException('query timed out', 'TimeoutError')), timeoutMs);
-        const body = await fn({ params, tenants, signal: ac.signal, deadlineMs: Date.now() + timeoutMs, timeoutMs }, req);
+        timer = setTimeout(() => timeout.abort(new DOMException('query timed out', 'TimeoutError')), timeoutMs);
+        const signal = AbortSignal.any([client.signal, timeout.signal]);
+        const body = await fn({ params, tenants, signal, clientSignal: client.signal, deadlineMs: Date.now() + timeoutMs, timeoutMs }, req);
         requests.inc({ endpoint, outcome: 'ok' });
         return json(reply, body);
-      } catch (e) {
+      } catch (e0) {
+        let e = e0;
+        // storage calls stopped by our own timer or by the client: Prometheus's timeout / canceled
+        if (!isPromqlError(e) && timeout.signal.aborted) e = new PromqlError('timeout', `query timed out in ${endpoint}`);
+        else if (!isPromqlError(e) && client.signal.aborted) e = new PromqlError('canceled', `query was canceled in ${endpoint}`);
         const { status, body } = errorBody(e);
         requests.inc({ endpoint, outcome: status < 500 ? 'user_error' : 'error' });
         if (status === 500) req.log.error({ err: e }, 'prometheus api request failed');
@@ -204,7 +213,7 @@ export function registerPrometheusApi(app: FastifyInstance, deps: PrometheusApiD
     const text = p.get('query') ?? '';
     checkQuery(text, false);
     const t0 = performance.now();
-    const r = await engine.instantQuery(sourceFor(ctx), text, timeMs, ctx.signal, queryOptions(ctx));
+    const r = await engine.instantQuery(sourceFor(ctx), text, timeMs, ctx.clientSignal, queryOptions(ctx));
     return successJson(queryDataJson(r, statsJson(ctx, r, t0, performance.now())), r.warnings, r.infos);
   };
   route('/api/v1/query', 'query', instantQuery);
@@ -226,7 +235,7 @@ export function registerPrometheusApi(app: FastifyInstance, deps: PrometheusApiD
     const text = p.get('query') ?? '';
     checkQuery(text, true);
     const t0 = performance.now();
-    const r = await engine.rangeQuery(sourceFor(ctx), text, startMs, endMs, stepMs, ctx.signal, queryOptions(ctx));
+    const r = await engine.rangeQuery(sourceFor(ctx), text, startMs, endMs, stepMs, ctx.clientSignal, queryOptions(ctx));
     return successJson(queryDataJson(r, statsJson(ctx, r, t0, performance.now())), r.warnings, r.infos);
   };
   route('/api/v1/query_range', 'query_range', rangeQuery);
