@@ -20,6 +20,14 @@ export class RowReader {
     return this.off >= this.buf.length;
   }
 
+  get position(): number {
+    return this.off;
+  }
+
+  seek(off: number): void {
+    this.off = off;
+  }
+
   uint8(): number {
     return this.buf[this.off++] as number;
   }

@@ -18,6 +18,8 @@ import { dayParam, isMultiTenant, seriesFromWhere, splitTenantMatchers, TENANT_L
 import { PromqlError } from './errors.ts';
 
 export interface MatchedSeries {
+  /** position in its look-up's series list */
+  readonly index: number;
   readonly tenant: string;
   /** fingerprint halves (unsigned) */
   readonly hi: number;
@@ -213,7 +215,7 @@ async function fetchSeries(env: LookupEnv, tenants: string[], matchers: LabelMat
       values.push(tenant);
     }
     if (series.length >= env.maxSeries) throw tooManySeries(env.maxSeries);
-    const s: MatchedSeries = { tenant, hi, lo, metric, labels: sortLabels(names, values) };
+    const s: MatchedSeries = { index: series.length, tenant, hi, lo, metric, labels: sortLabels(names, values) };
     series.push(s);
     seen.add(k);
     tenantSet.add(tenant);
