@@ -278,7 +278,7 @@ async function instantValues(plan: PushdownPlan, env: PushdownEnv, series: Serie
   return out;
 }
 
-interface WindowSamples {
+export interface WindowSamples {
   /** series i's samples are t/v[starts[i], starts[i + 1]), in read order */
   readonly starts: Int32Array;
   readonly t: Float64Array;
@@ -292,7 +292,7 @@ interface WindowSamples {
  * happens once per run, and a counting sort by series puts every series'
  * samples side by side. Values are copied as raw bits.
  */
-async function windowSamples(q: SqlBuilder, env: PushdownEnv, series: SeriesLookup, conds: readonly string[], run: (q: Sql) => Promise<Uint8Array>): Promise<WindowSamples> {
+export async function windowSamples(q: SqlBuilder, env: LookupEnv, series: SeriesLookup, conds: readonly string[], run: (q: Sql) => Promise<Uint8Array>): Promise<WindowSamples> {
   const multi = series.tenants.length !== 1;
   q.add(`SELECT ${multi ? 'tenant, ' : ''}fingerprint, timestamp_ms, value FROM ${env.db}.metrics_samples WHERE ${conds.join(' AND ')}`);
   const bytes = await run(q.build());

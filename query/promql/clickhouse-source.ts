@@ -18,11 +18,11 @@ import { FleetwatchError, isFleetwatchError, type Labels } from '../../core/inde
 import { SqlBuilder, ident, type QueryOptions, type Sql, type Store } from '../../storage/index.ts';
 import { RowReader } from './ch-row-reader.ts';
 import { sampleTimeConditions, type TenantScope } from './clickhouse-sql.ts';
-import { lookupSeries, seriesKeyColumns, seriesRestriction, type SeriesCache, type SeriesLookup } from './clickhouse-series.ts';
+import { lookupSeries, seriesKeyColumns, seriesRestriction, type MatchedSeries, type SeriesCache, type SeriesLookup } from './clickhouse-series.ts';
 import { PromqlError, abortError, tooManySamples } from './errors.ts';
 import { sortedSamples, strictlyIncreasing } from './sample-order.ts';
 import type { PushdownRequest, PushdownResult, SelectRequest, SeriesSet, SeriesSource } from './series-source.ts';
-import { planPushdown, planSubqueryPushdown, runPushdown, runSubqueryPushdown } from './clickhouse-pushdown.ts';
+import { planPushdown, planSubqueryPushdown, runPushdown, runSubqueryPushdown, windowSamples } from './clickhouse-pushdown.ts';
 import { DEFAULT_ENGINE_OPTIONS } from './engine.ts';
 
 export interface ClickHouseSourceOptions {
@@ -65,6 +65,9 @@ export interface ClickHouseSource extends SeriesSource {
 
 export const DEFAULT_MAX_SERIES = 500_000;
 export const DEFAULT_MAX_SAMPLES = 50_000_000;
+
+/** Selects over at most this span read plain rows (see shortSelect). */
+const SHORT_WINDOW_MS = 3_600_000;
 
 /** Up to this many per-series points, pushed aggregations are folded in JS from per-series results. */
 const SMALL_AGGREGATION_POINTS = 100_000;
@@ -114,6 +117,7 @@ export function createClickHouseSource(options: ClickHouseSourceOptions): ClickH
     if (series.series.length === 0) return [];
     const q = new SqlBuilder();
     const conds = [...seriesRestriction(q, series), ...sampleTimeConditions(q, req.startMs, req.endMs)];
+    if (req.endMs - req.startMs <= SHORT_WINDOW_MS) return shortSelect(q, series, conds, signal);
     // groupArray keeps read order; sortedSamples puts each series in time order when parts interleave.
     const keys = seriesKeyColumns(series);
     q.add(`SELECT ${keys}, groupArray(toFloat64(timestamp_ms)), groupArray(value)`);
@@ -136,6 +140,27 @@ export function createClickHouseSource(options: ClickHouseSourceOptions): ClickH
       samples += set.values.length;
       if (samples > maxSamples) throw tooManySamples();
       out.push(set);
+    }
+    stats.series += out.length;
+    stats.samples += samples;
+    return out;
+  };
+
+  /** A short window: plain rows (cheaper than grouping in ClickHouse), one copy per series of shared arrays. */
+  const shortSelect = async (q: SqlBuilder, series: SeriesLookup, conds: string[], signal: AbortSignal | undefined): Promise<SeriesSet[]> => {
+    const w = await windowSamples(q, lookupEnv, series, conds, (sql) => runBinary(sql, signal, { max_result_bytes: Math.min(2 ** 52, maxSamples * 24 + maxSeries * 64), result_overflow_mode: 'throw' }));
+    const out: SeriesSet[] = [];
+    let samples = 0;
+    for (let i = 0; i < series.series.length; i++) {
+      const a = w.starts[i] as number;
+      const b = w.starts[i + 1] as number;
+      if (a === b) continue;
+      let t = w.t.subarray(a, b);
+      let v = w.v.subarray(a, b);
+      if (!strictlyIncreasing(t, 0, t.length)) [t, v] = sortedSamples(t.slice(), v.slice());
+      samples += t.length;
+      if (samples > maxSamples) throw tooManySamples();
+      out.push({ labels: (series.series[i] as MatchedSeries).labels, timestampsMs: t, values: v });
     }
     stats.series += out.length;
     stats.samples += samples;
