@@ -274,7 +274,9 @@ async function main(): Promise<void> {
       '',
       'Must: fleetwatch p50 <= Prometheus on every query (ratio <= 1). Goal: <= VictoriaMetrics. Queries:',
       '',
-      ...qs.map((q) => `- ${q.name}: \`${q.params['query']}\`${q.path === '/api/v1/query_range' ? ` (range ${(Number(q.params['end']) - Number(q.params['start'])) / 3600} h, step ${q.params['step']} s)` : ''}`),
+      ...qs.map((q) => `- ${q.name}: \`${q.params['query']}\`${q.path === '/api/v1/query_range' ? ` (range ${((Number(q.params['end']) - Number(q.params['start'])) / 3600).toFixed(2)} h, step ${q.params['step']} s)` : ''}`),
+      '',
+      'How fleetwatch answers these (docs/promql.md): series are looked up in `metrics_series` and the look-up is reused for `query.seriesCacheTtlMs` (5 s), so repeated runs skip it (a cold query pays ~5-12 ms more here); ranges run `timeSeriesRateToGrid` in ClickHouse and group there; a single evaluation step reads the window as plain rows and runs the evaluator\'s kernels in JS; the subquery\'s inner expression is computed in ClickHouse on the subquery grid. `metrics_samples` is sorted by (tenant, metric, hour, fingerprint, time), so recent data is the last hour of a metric. Every ClickHouse read through chDB costs ~3 ms however small, which is why the 25-series selector stays behind Prometheus\'s in-memory head (~1.6 ms for the whole request).',
     ];
     if (!ONLY) writeSection('query', lines.join('\n'));
     else console.log(lines.join('\n'));
