@@ -225,6 +225,22 @@ describe('select()', () => {
     expect(r.value.resultType === 'vector' && r.value.samples.map((s) => s.value)).toEqual([a.length, a.length]);
   });
 
+  it('aggregates across tenants the same way in ClickHouse, in JS and in the evaluator', async () => {
+    const tenants = [TENANT, 'team-b'];
+    for (const query of ['sum by (__tenant_id__, job) (rate(http_requests_total[5m]))', 'count without (instance) (rate(http_requests_total[5m]))', 'rate(http_requests_total{__tenant_id__="team-b", job="api"}[5m])']) {
+      const plain = createClickHouseSource({ store, tenants, pushdown: false });
+      const inCh = createClickHouseSource({ store, tenants, smallAggregationPoints: 0 });
+      const inJs = createClickHouseSource({ store, tenants });
+      for (const [s, e, step] of RANGES) {
+        const want = await engine.rangeQuery(plain, query, s, e, step);
+        expect(want.value.resultType === 'matrix' && want.value.series.length, query).toBeGreaterThan(0);
+        expectSame(await engine.rangeQuery(inCh, query, s, e, step), want, `${query} (ClickHouse)`);
+        expectSame(await engine.rangeQuery(inJs, query, s, e, step), want, `${query} (JS)`);
+      }
+      expect(inCh.stats.pushedDown).toBeGreaterThan(0);
+    }
+  });
+
   it('matches regexes fully anchored, with . matching a newline (RE2, Prometheus 3.x)', async () => {
     const s = await testStore();
     try {
