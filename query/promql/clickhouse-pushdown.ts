@@ -25,7 +25,7 @@ import type { AggregateExpr, Call, Expr, LabelMatcher, SubqueryExpr, VectorSelec
 import { RowReader } from './ch-row-reader.ts';
 import { dateTime64Param, METRIC_NAME, pinnedMetricName, sampleTimeConditions, STALE_BITS_SQL, type TenantScope } from './clickhouse-sql.ts';
 import { groupIdExpr, labelsWithoutName, lookupSeries, seriesKeyColumns, seriesRestriction, type LookupEnv, type MatchedSeries, type SeriesLookup } from './clickhouse-series.ts';
-import { LabelSetIndex, labelsHash } from './label-set.ts';
+import { LabelSetIndex } from './label-set.ts';
 import { kahanInc } from './quantile.ts';
 import { sortedSamples, strictlyIncreasing } from './sample-order.ts';
 import { durationMs } from './parse.ts';
@@ -257,8 +257,8 @@ async function instantValues(plan: PushdownPlan, env: PushdownEnv, series: Serie
   const envK: RangeEnv = { rangeStartMs: end - plan.windowMs, rangeEndMs: end, rangeMs: plan.windowMs, evalTsMs: end, args: [] };
   const out: InstantValues = { series: [], values: [] };
   for (let i = 0; i < series.series.length; i++) {
-    let a = w.starts[i] as number;
-    let b = w.starts[i + 1] as number;
+    let a = w.from[i] as number;
+    let b = w.to[i] as number;
     if (a === b) continue;
     let t = w.t;
     let v = w.v;
@@ -279,30 +279,37 @@ async function instantValues(plan: PushdownPlan, env: PushdownEnv, series: Serie
 }
 
 export interface WindowSamples {
-  /** series i's samples are t/v[starts[i], starts[i + 1]), in read order */
-  readonly starts: Int32Array;
+  /** series i's samples are t/v[from[i], to[i]) (empty when equal), in read order */
+  readonly from: Int32Array;
+  readonly to: Int32Array;
   readonly t: Float64Array;
   readonly v: Float64Array;
 }
 
 /**
  * The samples of a short window as plain rows — no GROUP BY in ClickHouse,
- * which costs more than the rows do — gathered per series here: rows of a
+ * which costs more than the rows do — gathered per series here. Rows of a
  * series arrive in runs (a part keeps them together), so the look-up
- * happens once per run, and a counting sort by series puts every series'
- * samples side by side. Values are copied as raw bits.
+ * happens once per run and a series read in one run is used where it lies;
+ * only a series split over several runs (several parts or threads) is
+ * copied together. Values are moved as raw bits.
  */
 export async function windowSamples(q: SqlBuilder, env: LookupEnv, series: SeriesLookup, conds: readonly string[], run: (q: Sql) => Promise<Uint8Array>): Promise<WindowSamples> {
   const multi = series.tenants.length !== 1;
   q.add(`SELECT ${multi ? 'tenant, ' : ''}fingerprint, timestamp_ms, value FROM ${env.db}.metrics_samples WHERE ${conds.join(' AND ')}`);
   const bytes = await run(q.build());
+  if (!multi) return fixedRows(series, bytes);
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const n = series.series.length;
   const cap = Math.floor(buf.length / 24);
-  const ids = new Int32Array(cap);
   const t = new Float64Array(cap);
   const vw = new Uint32Array(cap * 2);
-  const counts = new Int32Array(series.series.length + 1);
+  const from = new Int32Array(n);
+  const to = new Int32Array(n);
+  // runs of series that came in more than one run: [id, begin, end] triples
+  const extra: number[] = [];
+  let split = false;
   const oneTenant = multi ? null : (series.tenants[0] as string);
   const r = multi ? RowReader.of(bytes) : null;
   let off = 0;
@@ -311,6 +318,17 @@ export async function windowSamples(q: SqlBuilder, env: LookupEnv, series: Serie
   let lastLo = -1;
   let lastTenant = '';
   let lastId = -1;
+  let runBegin = 0;
+  const closeRun = (): void => {
+    if (lastId < 0 || rows === runBegin) return;
+    if (from[lastId] === to[lastId]) {
+      from[lastId] = runBegin;
+      to[lastId] = rows;
+    } else {
+      split = true;
+      extra.push(lastId, runBegin, rows);
+    }
+  };
   while (off < buf.length) {
     let tenant = oneTenant as string;
     if (r) {
@@ -321,36 +339,114 @@ export async function windowSamples(q: SqlBuilder, env: LookupEnv, series: Serie
     const lo = view.getUint32(off, true);
     const hi = view.getUint32(off + 4, true);
     if (hi !== lastHi || lo !== lastLo || tenant !== lastTenant) {
+      closeRun();
       lastHi = hi;
       lastLo = lo;
       lastTenant = tenant;
       lastId = series.find(tenant, hi, lo)?.index ?? -1;
+      runBegin = rows;
     }
     if (lastId >= 0) {
-      ids[rows] = lastId;
       t[rows] = view.getInt32(off + 12, true) * 4294967296 + view.getUint32(off + 8, true);
       vw[2 * rows] = view.getUint32(off + 16, true);
       vw[2 * rows + 1] = view.getUint32(off + 20, true);
-      counts[lastId + 1] = (counts[lastId + 1] as number) + 1;
       rows++;
     }
     off += 24;
   }
-  // counting sort by series, keeping read order within a series
-  const starts = new Int32Array(series.series.length + 1);
-  for (let i = 1; i < starts.length; i++) starts[i] = (starts[i - 1] as number) + (counts[i] as number);
-  const fill = starts.slice(0, series.series.length);
-  const T = new Float64Array(rows);
-  const VW = new Uint32Array(rows * 2);
-  for (let j = 0; j < rows; j++) {
-    const id = ids[j] as number;
-    const k = fill[id] as number;
-    fill[id] = k + 1;
-    T[k] = t[j] as number;
-    VW[2 * k] = vw[2 * j] as number;
-    VW[2 * k + 1] = vw[2 * j + 1] as number;
+  closeRun();
+  return gather(from, to, t, vw, rows, split ? extra : null);
+}
+
+/**
+ * One tenant: every row is 24 bytes (fingerprint, timestamp, value), read
+ * as 32-bit words (no DataView call per field).
+ */
+function fixedRows(series: SeriesLookup, bytes: Uint8Array): WindowSamples {
+  const aligned = bytes.byteOffset % 4 === 0 ? bytes : Uint8Array.from(bytes);
+  const rowsIn = Math.floor(aligned.byteLength / 24);
+  const u = new Uint32Array(aligned.buffer, aligned.byteOffset, rowsIn * 6);
+  const i32 = new Int32Array(aligned.buffer, aligned.byteOffset, rowsIn * 6);
+  const tenant = series.tenants[0] as string;
+  const n = series.series.length;
+  const t = new Float64Array(rowsIn);
+  const vw = new Uint32Array(rowsIn * 2);
+  const from = new Int32Array(n);
+  const to = new Int32Array(n);
+  const extra: number[] = [];
+  let split = false;
+  let rows = 0;
+  let lastHi = -1;
+  let lastLo = -1;
+  let lastId = -1;
+  let runBegin = 0;
+  for (let j = 0; j < rowsIn; j++) {
+    const w = 6 * j;
+    const lo = u[w] as number;
+    const hi = u[w + 1] as number;
+    if (hi !== lastHi || lo !== lastLo) {
+      if (lastId >= 0 && rows > runBegin) {
+        if (from[lastId] === to[lastId]) {
+          from[lastId] = runBegin;
+          to[lastId] = rows;
+        } else {
+          split = true;
+          extra.push(lastId, runBegin, rows);
+        }
+      }
+      lastHi = hi;
+      lastLo = lo;
+      lastId = series.find(tenant, hi, lo)?.index ?? -1;
+      runBegin = rows;
+    }
+    if (lastId < 0) continue;
+    t[rows] = (i32[w + 3] as number) * 4294967296 + (u[w + 2] as number);
+    vw[2 * rows] = u[w + 4] as number;
+    vw[2 * rows + 1] = u[w + 5] as number;
+    rows++;
   }
-  return { starts, t: T, v: new Float64Array(VW.buffer) };
+  if (lastId >= 0 && rows > runBegin) {
+    if (from[lastId] === to[lastId]) {
+      from[lastId] = runBegin;
+      to[lastId] = rows;
+    } else {
+      split = true;
+      extra.push(lastId, runBegin, rows);
+    }
+  }
+  return gather(from, to, t, vw, rows, split ? extra : null);
+}
+
+/** The samples with each series' runs in one place (only series read in several runs are copied). */
+function gather(from: Int32Array, to: Int32Array, t: Float64Array, vw: Uint32Array, rows: number, extra: number[] | null): WindowSamples {
+  if (!extra) return { from, to, t, v: new Float64Array(vw.buffer, vw.byteOffset, t.length) };
+  // Gather each split series' runs into one place after the rows read.
+  const more = new Map<number, number[]>();
+  for (let k = 0; k < extra.length; k += 3) {
+    const id = extra[k] as number;
+    let list = more.get(id);
+    if (!list) more.set(id, (list = [from[id] as number, to[id] as number]));
+    list.push(extra[k + 1] as number, extra[k + 2] as number);
+  }
+  let total = rows;
+  for (const list of more.values()) for (let k = 0; k < list.length; k += 2) total += (list[k + 1] as number) - (list[k] as number);
+  const T = new Float64Array(total);
+  const VW = new Uint32Array(total * 2);
+  T.set(t.subarray(0, rows));
+  VW.set(vw.subarray(0, rows * 2));
+  let at = rows;
+  for (const [id, list] of more) {
+    from[id] = at;
+    for (let k = 0; k < list.length; k += 2) {
+      const a = list[k] as number;
+      const b = list[k + 1] as number;
+      T.set(t.subarray(a, b), at);
+      VW.set(vw.subarray(2 * a, 2 * b), 2 * at);
+      at += b - a;
+    }
+    to[id] = at;
+  }
+  return { from, to, t: T, v: new Float64Array(VW.buffer) };
 }
 
 const staleWords = new Uint32Array(2);
@@ -395,15 +491,23 @@ export async function runPushdown(plan: PushdownPlan, env: PushdownEnv, run: (q:
   const { op, grouping, without } = plan.agg;
   const groups = new LabelSetIndex();
   const spec = `${plan.keepName ? 1 : 0}${without ? 'w' : 'b'}${grouping.join('\u0000')}`;
+  // A series' group label set is made once per grouping (look-ups are cached); within this
+  // query, equal sets are found by their interned key string.
+  const ids = new Map<string, number>();
   const groupOf = (s: MatchedSeries): number => {
     s.groups ??= new Map();
     let g = s.groups.get(spec);
     if (!g) {
       const labels = groupingLabels(resultLabels(plan, s), grouping, without);
-      g = { labels, hash: labelsHash(labels) };
+      g = { labels, key: labels.names.map((n, i) => `${n}\u0000${labels.values[i]}`).join('\u0001') };
       s.groups.set(spec, g);
     }
-    return groups.idOf(g.labels, g.hash);
+    let id = ids.get(g.key);
+    if (id === undefined) {
+      id = groups.idOf(g.labels);
+      ids.set(g.key, id);
+    }
+    return id;
   };
   if (single || series.series.length * plan.n <= env.smallAggregationPoints) {
     // Few points: per-series results folded here, as aggregate.ts folds them.

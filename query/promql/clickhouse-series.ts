@@ -29,8 +29,8 @@ export interface MatchedSeries {
   readonly labels: Labels;
   /** the labels without __name__, made once (cached look-ups serve many queries) */
   withoutName?: Labels;
-  /** grouping label sets (and their hashes) by grouping spec, made once */
-  groups?: Map<string, { labels: Labels; hash: number }>;
+  /** grouping label sets (and a key string) by grouping spec, made once */
+  groups?: Map<string, { labels: Labels; key: string }>;
 }
 
 export function labelsWithoutName(s: MatchedSeries): Labels {
