@@ -16,6 +16,13 @@ import { ident, SqlBuilder, type Store } from '../storage/index.ts';
 import {
   compareLabels,
   createClickHouseSource,
+  createDedupSource,
+  createSeriesCache,
+  isMultiTenant,
+  matcherConditions,
+  RowReader,
+  seriesFromWhere,
+  splitTenantMatchers,
   createEngine,
   isPromqlError,
   parseQuery,
@@ -28,10 +35,6 @@ import {
   type QueryResult,
   type SeriesSource,
 } from './promql/index.ts';
-import { createDedupSource } from './promql/dedup-source.ts';
-import { createSeriesCache } from './promql/clickhouse-series.ts';
-import { isMultiTenant, matcherConditions, seriesFromWhere, splitTenantMatchers } from './promql/clickhouse-sql.ts';
-import { RowReader } from './promql/ch-row-reader.ts';
 import { formatTimestamp, formatValue, labelsJson, queryDataJson, successJson } from './prometheus-encode.ts';
 import { boolParam, durationParam, invalidParam, limitParam, parseDurationParamMs, MAX_TIME_MS, MIN_TIME_MS, requestParams, requiredTimeParam, timeParam, unescapeLabelName, type Params } from './prometheus-params.ts';
 

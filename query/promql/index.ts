@@ -85,4 +85,10 @@ export { labelsToString, compareLabels } from './label-set.ts';
 // ClickHouse-backed SeriesSource (select + pushdown), used by the Prometheus API.
 export { createClickHouseSource, DEFAULT_MAX_SERIES, DEFAULT_MAX_SAMPLES } from './clickhouse-source.ts';
 export type { ClickHouseSource, ClickHouseSourceOptions, SourceStats } from './clickhouse-source.ts';
-export { TENANT_LABEL } from './clickhouse-sql.ts';
+export { TENANT_LABEL, isMultiTenant, matcherConditions, seriesFromWhere, splitTenantMatchers } from './clickhouse-sql.ts';
+export type { TenantScope } from './clickhouse-sql.ts';
+export { createSeriesCache } from './clickhouse-series.ts';
+export type { SeriesCache } from './clickhouse-series.ts';
+export { RowReader } from './ch-row-reader.ts';
+// Thanos Querier deduplication over any SeriesSource.
+export { createDedupSource, dedupSeries } from './dedup-source.ts';
