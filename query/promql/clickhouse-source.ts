@@ -152,8 +152,8 @@ export function createClickHouseSource(options: ClickHouseSourceOptions): ClickH
     const out: SeriesSet[] = [];
     let samples = 0;
     for (let i = 0; i < series.series.length; i++) {
-      const a = w.starts[i] as number;
-      const b = w.starts[i + 1] as number;
+      const a = w.from[i] as number;
+      const b = w.to[i] as number;
       if (a === b) continue;
       let t = w.t.subarray(a, b);
       let v = w.v.subarray(a, b);
