@@ -119,7 +119,11 @@ class Scanner {
   }
 }
 
-function unescape(raw: string): string {
+/**
+ * Unescapes the inside of a JSON string literal (also how logfmt quoted
+ * values are read); undefined for an invalid escape.
+ */
+export function unescapeJsonString(raw: string): string | undefined {
   let out = '';
   for (let i = 0; i < raw.length; i++) {
     const c = raw[i] as string;
@@ -151,15 +155,21 @@ function unescape(raw: string): string {
         break;
       case 'u': {
         const h = raw.slice(i + 1, i + 5);
-        if (!/^[0-9a-fA-F]{4}$/.test(h)) throw new JsonError('Encountered an invalid escape sequence in a string');
+        if (!/^[0-9a-fA-F]{4}$/.test(h)) return undefined;
         out += String.fromCharCode(parseInt(h, 16));
         i += 4;
         break;
       }
       default:
-        throw new JsonError('Encountered an invalid escape sequence in a string');
+        return undefined;
     }
   }
+  return out;
+}
+
+function unescape(raw: string): string {
+  const out = unescapeJsonString(raw);
+  if (out === undefined) throw new JsonError('Encountered an invalid escape sequence in a string');
   return out;
 }
 

@@ -9,7 +9,7 @@ import type { LabelFilterExpr, LabelMatcher, Stage, CmpOp } from './ast.ts';
 import { compileRegex, regexLiteral } from './regex.ts';
 import { parseTemplate, TemplateError, type Template } from './template.ts';
 import { parsePatternExpr, patternMatches, patternTest } from './pattern.ts';
-import { extractJsonPaths, JsonError, parseJsonPath, unpackJson, walkJsonObject } from './json.ts';
+import { extractJsonPaths, JsonError, parseJsonPath, unescapeJsonString, unpackJson, walkJsonObject } from './json.ts';
 import { parseGoDurationNs, goDurationError, parseHumanBytes, parseGoFloat } from './units.ts';
 import { ipFilter, parseIpRange } from './ip.ts';
 
@@ -409,7 +409,7 @@ export function scanLogfmt(line: string, strict: boolean, onPair: (p: LogfmtPair
           const raw = line.slice(pos + 1, p);
           pos = p + 1;
           if (hasEsc) {
-            const u = unquoteLogfmt(raw);
+            const u = unescapeJsonString(raw);
             if (u === undefined) {
               fail('invalid quoted value', pos - 1);
               ok = false;
@@ -456,50 +456,6 @@ export function scanLogfmt(line: string, strict: boolean, onPair: (p: LogfmtPair
     }
   }
   return strict ? err : undefined;
-}
-
-function unquoteLogfmt(raw: string): string | undefined {
-  let out = '';
-  for (let i = 0; i < raw.length; i++) {
-    const c = raw[i] as string;
-    if (c !== '\\') {
-      out += c;
-      continue;
-    }
-    const d = raw[++i];
-    switch (d) {
-      case '"':
-      case '\\':
-      case '/':
-        out += d;
-        break;
-      case 'b':
-        out += '\b';
-        break;
-      case 'f':
-        out += '\f';
-        break;
-      case 'n':
-        out += '\n';
-        break;
-      case 'r':
-        out += '\r';
-        break;
-      case 't':
-        out += '\t';
-        break;
-      case 'u': {
-        const h = raw.slice(i + 1, i + 5);
-        if (!/^[0-9a-fA-F]{4}$/.test(h)) return undefined;
-        out += String.fromCharCode(parseInt(h, 16));
-        i += 4;
-        break;
-      }
-      default:
-        return undefined;
-    }
-  }
-  return out;
 }
 
 // ---------- stages ----------
