@@ -12,7 +12,7 @@
 // away both abort the ClickHouse work, not just the wait for it.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { counter, histogram, isFleetwatchError, sortLabels, tenantsOf, type Config, type Labels, type MetricsRegistry } from '../core/index.ts';
-import { ident, SqlBuilder, type Store } from '../storage/index.ts';
+import { ident, RowBinaryReader as RowReader, SqlBuilder, type Store } from '../storage/index.ts';
 import {
   compareLabels,
   createClickHouseSource,
@@ -20,7 +20,6 @@ import {
   createSeriesCache,
   isMultiTenant,
   matcherConditions,
-  RowReader,
   seriesFromWhere,
   splitTenantMatchers,
   createEngine,
@@ -301,7 +300,7 @@ export function registerPrometheusApi(app: FastifyInstance, deps: PrometheusApiD
       const tenant = r.string();
       const names: string[] = [];
       const values: string[] = [];
-      r.stringMap(names, values);
+      r.stringMapInto(names, values);
       if (multi) {
         names.push(TENANT_LABEL);
         values.push(tenant);
@@ -426,7 +425,7 @@ export function registerPrometheusApi(app: FastifyInstance, deps: PrometheusApiD
       const tenant = r.string();
       const names: string[] = [];
       const values: string[] = [];
-      r.stringMap(names, values);
+      r.stringMapInto(names, values);
       if (multi) {
         names.push(TENANT_LABEL);
         values.push(tenant);
@@ -440,7 +439,7 @@ export function registerPrometheusApi(app: FastifyInstance, deps: PrometheusApiD
         const v = r.float64();
         const en: string[] = [];
         const evs: string[] = [];
-        r.stringMap(en, evs);
+        r.stringMapInto(en, evs);
         ex.push(`{"labels":${labelsJson(sortLabels(en, evs))},"value":"${formatValue(v)}","timestamp":${formatTimestamp(ts)}}`);
       }
       out.push({ labels, text: `{"seriesLabels":${labelsJson(labels)},"exemplars":[${ex.join(',')}]}` });

@@ -162,18 +162,40 @@ function isAscii(s: string): boolean {
   return true;
 }
 
-/** A reader for RowBinary results (query side). */
+/**
+ * A reader for RowBinary results (query side), straight into typed arrays:
+ * Array(Float64) columns are copied as whole blocks, so values stay bit-exact
+ * (staleness markers included) and no per-sample object is made.
+ */
 export class RowBinaryReader {
   private off = 0;
+  private readonly buf: Buffer;
   private readonly view: DataView;
-  constructor(private readonly buf: Uint8Array) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+
+  constructor(bytes: Uint8Array) {
+    this.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
+
+  static of(bytes: Uint8Array): RowBinaryReader {
+    return new RowBinaryReader(bytes);
+  }
+
   get done(): boolean {
     return this.off >= this.buf.length;
   }
   get offset(): number {
     return this.off;
+  }
+  /** alias of offset */
+  get position(): number {
+    return this.off;
+  }
+  seek(off: number): void {
+    this.off = off;
+  }
+  skip(n: number): void {
+    this.off += n;
   }
   uint8(): number {
     return this.buf[this.off++] as number;
@@ -218,10 +240,14 @@ export class RowBinaryReader {
   }
   string(): string {
     const n = this.varUInt();
-    const s = Buffer.from(this.buf.buffer, this.buf.byteOffset + this.off, n).toString('utf8');
+    const start = this.off;
     this.off += n;
-    return s;
+    return this.buf.toString('utf8', start, start + n);
   }
+  skipString(): void {
+    this.off += this.varUInt();
+  }
+  /** Map(String, String) as an object. */
   stringMap(): Record<string, string> {
     const n = this.varUInt();
     const r: Record<string, string> = {};
@@ -230,5 +256,54 @@ export class RowBinaryReader {
       r[k] = this.string();
     }
     return r;
+  }
+  /** Map(String, String) into parallel arrays (in the map's own key order). */
+  stringMapInto(names: string[], values: string[]): void {
+    const n = this.varUInt();
+    for (let i = 0; i < n; i++) {
+      names.push(this.string());
+      values.push(this.string());
+    }
+  }
+  skipStringMap(): void {
+    const n = this.varUInt();
+    for (let i = 0; i < 2 * n; i++) this.skipString();
+  }
+  /** Array(String) */
+  stringArray(): string[] {
+    const n = this.varUInt();
+    const out: string[] = new Array<string>(n);
+    for (let i = 0; i < n; i++) out[i] = this.string();
+    return out;
+  }
+  /** Array(Float64) as a fresh, aligned Float64Array holding the exact bits. */
+  float64Array(): Float64Array {
+    const n = this.varUInt();
+    const out = new Float64Array(n);
+    new Uint8Array(out.buffer).set(this.buf.subarray(this.off, this.off + n * 8));
+    this.off += n * 8;
+    return out;
+  }
+  /** Array(Float64) copied into `dst` at `at` (bits kept); returns its length. */
+  float64ArrayInto(dst: Float64Array, at: number): number {
+    const n = this.varUInt();
+    new Uint8Array(dst.buffer, dst.byteOffset + at * 8, n * 8).set(this.buf.subarray(this.off, this.off + n * 8));
+    this.off += n * 8;
+    return n;
+  }
+  /** Array(UInt8) as a fresh Uint8Array. */
+  uint8Array(): Uint8Array {
+    const n = this.varUInt();
+    const out = this.buf.subarray(this.off, this.off + n);
+    this.off += n;
+    return Uint8Array.from(out);
+  }
+  /** Array(UInt8) of 0/1 flags: null when every flag is 1 (the common "present at every step"). */
+  flagsOrNull(): Uint8Array | null {
+    const n = this.varUInt();
+    const start = this.off;
+    this.off += n;
+    for (let i = start; i < start + n; i++) if (this.buf[i] !== 1) return Uint8Array.from(this.buf.subarray(start, start + n));
+    return null;
   }
 }

@@ -22,7 +22,7 @@
 import type { Labels } from '../../core/index.ts';
 import { SqlBuilder, type Sql } from '../../storage/index.ts';
 import type { AggregateExpr, Call, Expr, LabelMatcher, SubqueryExpr, VectorSelector } from './ast.ts';
-import { RowReader } from './ch-row-reader.ts';
+import { RowBinaryReader as RowReader } from '../../storage/index.ts';
 import { dateTime64Param, METRIC_NAME, pinnedMetricName, sampleTimeConditions, STALE_BITS_SQL, type TenantScope } from './clickhouse-sql.ts';
 import { groupIdExpr, labelsWithoutName, lookupSeries, seriesKeyColumns, seriesRestriction, type LookupEnv, type MatchedSeries, type SeriesLookup } from './clickhouse-series.ts';
 import { LabelSetIndex } from './label-set.ts';

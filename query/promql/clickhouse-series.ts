@@ -13,7 +13,7 @@
 import { sortLabels, type Labels } from '../../core/index.ts';
 import { SqlBuilder, type Sql } from '../../storage/index.ts';
 import type { LabelMatcher } from './ast.ts';
-import { RowReader } from './ch-row-reader.ts';
+import { RowBinaryReader as RowReader } from '../../storage/index.ts';
 import { dayParam, isMultiTenant, seriesFromWhere, splitTenantMatchers, TENANT_LABEL, type TenantScope } from './clickhouse-sql.ts';
 import { PromqlError } from './errors.ts';
 
@@ -209,7 +209,7 @@ async function fetchSeries(env: LookupEnv, tenants: string[], matchers: LabelMat
     const metric = r.string();
     const names: string[] = [];
     const values: string[] = [];
-    r.stringMap(names, values);
+    r.stringMapInto(names, values);
     if (multi) {
       names.push(TENANT_LABEL);
       values.push(tenant);

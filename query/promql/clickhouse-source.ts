@@ -16,7 +16,7 @@
 // the TypeScript evaluator's.
 import { FleetwatchError, isFleetwatchError, type Labels } from '../../core/index.ts';
 import { SqlBuilder, ident, type QueryOptions, type Sql, type Store } from '../../storage/index.ts';
-import { RowReader } from './ch-row-reader.ts';
+import { RowBinaryReader as RowReader } from '../../storage/index.ts';
 import { sampleTimeConditions, type TenantScope } from './clickhouse-sql.ts';
 import { lookupSeries, seriesKeyColumns, seriesRestriction, type MatchedSeries, type SeriesCache, type SeriesLookup } from './clickhouse-series.ts';
 import { PromqlError, abortError, tooManySamples } from './errors.ts';

@@ -89,6 +89,5 @@ export { TENANT_LABEL, isMultiTenant, matcherConditions, seriesFromWhere, splitT
 export type { TenantScope } from './clickhouse-sql.ts';
 export { createSeriesCache } from './clickhouse-series.ts';
 export type { SeriesCache } from './clickhouse-series.ts';
-export { RowReader } from './ch-row-reader.ts';
 // Thanos Querier deduplication over any SeriesSource.
 export { createDedupSource, dedupSeries } from './dedup-source.ts';
