@@ -3,7 +3,7 @@
 // UNAVAILABLE, both retryable per the OTLP spec; bad data INVALID_ARGUMENT.
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { Config } from '../core/index.ts';
-import { splitHostPort, toFleetwatchError, writeTenantOf } from '../core/index.ts';
+import { splitHostPort, toFleetwatchError, writeTenantOf, type FleetwatchError } from '../core/index.ts';
 import {
   createOtlpGrpcServices,
   decodeOtlpLogs,
@@ -23,8 +23,16 @@ export interface GrpcReceiver {
   shutdown(): Promise<void>;
 }
 
-export async function startGrpcReceiver(config: Config, ingester: Ingester, maxMessageBytes: number): Promise<GrpcReceiver> {
-  const server = new Server({ 'grpc.max_receive_message_length': maxMessageBytes });
+export interface GrpcReceiverOptions {
+  readonly maxMessageBytes: number;
+  /** an answer of the caller's own for some errors (the collector's full WAL) */
+  readonly answerFor?: (e: FleetwatchError) => OtlpGrpcResult | undefined;
+  /** how long shutdown waits for calls in progress */
+  readonly forceShutdownMs?: number;
+}
+
+export async function startGrpcReceiver(config: Config, ingester: Ingester, opts: GrpcReceiverOptions): Promise<GrpcReceiver> {
+  const server = new Server({ 'grpc.max_receive_message_length': opts.maxMessageBytes });
 
   const handle =
     <T>(decode: (body: Uint8Array) => DecodeResult<T>, write: (tenant: string, batch: T, produced: () => void) => Promise<{ rejected: readonly Rejection[] }>): OtlpGrpcHandler =>
@@ -38,6 +46,8 @@ export async function startGrpcReceiver(config: Config, ingester: Ingester, maxM
         return { ok: true, rejected: out.rejected };
       } catch (e) {
         const fe = toFleetwatchError(e);
+        const own = opts.answerFor?.(fe);
+        if (own) return own;
         const g = grpcCodeForHttpStatus(fe.status);
         return { ok: false, code: g.code, message: fe.message, ...(fe.retryable ? { retryDelayMs: 1000 } : {}) };
       } finally {
@@ -62,7 +72,7 @@ export async function startGrpcReceiver(config: Config, ingester: Ingester, maxM
     address: `${host === '0.0.0.0' ? '127.0.0.1' : host}:${bound}`,
     shutdown: () =>
       (stopped ??= new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.forceShutdown(), 10_000);
+        const force = setTimeout(() => server.forceShutdown(), opts.forceShutdownMs ?? 10_000);
         server.tryShutdown(() => {
           clearTimeout(force);
           resolve();

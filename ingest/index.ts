@@ -15,3 +15,5 @@ export { createClusterAuth, isValidClusterName } from './fleet-auth.ts';
 export type { ClusterAuth, ClusterIdentity } from './fleet-auth.ts';
 export type { FleetBatchWrite } from './fleet-batches.ts';
 export type { ClusterEntry, HeartbeatReport } from './fleet-registry.ts';
+export { startGrpcReceiver } from './grpc-receiver.ts';
+export type { GrpcReceiver, GrpcReceiverOptions } from './grpc-receiver.ts';

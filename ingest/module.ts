@@ -36,7 +36,7 @@ export function createIngestService(deps: IngestDeps): IngestService {
       return grpc?.address;
     },
     async start() {
-      if (deps.grpc !== false) grpc = await startGrpcReceiver(deps.config, ingester, deps.config.limits.maxRequestBytes);
+      if (deps.grpc !== false) grpc = await startGrpcReceiver(deps.config, ingester, { maxMessageBytes: deps.config.limits.maxRequestBytes });
     },
     shutdown: () =>
       (stopped ??= (async () => {
