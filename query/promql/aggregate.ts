@@ -11,7 +11,7 @@ import type { Evaluator } from './evaluator.ts';
 import { formatFloatF, formatFloatG } from './go-strconv.ts';
 import { LabelSetIndex, METRIC_NAME, keepLabels, removeLabels, setLabel } from './label-set.ts';
 import { goMax, goMin } from './instant-functions.ts';
-import { kahanInc, quantileOf } from './quantile.ts';
+import { avgStep, kahanInc, quantileOf } from './quantile.ts';
 import { SeriesMerger } from './series-merger.ts';
 import { newStepSeries, type StepSeries, type Value } from './value.ts';
 import { prometheusLabelsHash } from './xxhash64.ts';
@@ -133,23 +133,7 @@ function aggregateGroup(op: AggregateExpr['op'], members: readonly StepSeries[],
             count[i] = 1;
             continue;
           }
-          const cnt = (count[i] as number) + 1;
-          count[i] = cnt;
-          if (!incremental[i]) {
-            const [nv, nc] = kahanInc(f, val[i] as number, c[i] as number);
-            if (nv !== Infinity && nv !== -Infinity) {
-              val[i] = nv;
-              c[i] = nc;
-              continue;
-            }
-            incremental[i] = 1;
-            mean[i] = (val[i] as number) / (cnt - 1);
-            c[i] = (c[i] as number) / (cnt - 1);
-          }
-          const q = (cnt - 1) / cnt;
-          const [nm, nc] = kahanInc(f / cnt, q * (mean[i] as number), q * (c[i] as number));
-          mean[i] = nm;
-          c[i] = nc;
+          avgStep(i, f, val, c, mean, count, incremental);
         }
       }
       for (let i = 0; i < n; i++) {

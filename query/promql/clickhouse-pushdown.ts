@@ -26,7 +26,7 @@ import { RowBinaryReader as RowReader } from '../../storage/index.ts';
 import { dateTime64Param, METRIC_NAME, pinnedMetricName, sampleTimeConditions, STALE_BITS_SQL, type TenantScope } from './clickhouse-sql.ts';
 import { groupIdExpr, labelsWithoutName, lookupSeries, seriesKeyColumns, seriesRestriction, type LookupEnv, type MatchedSeries, type SeriesLookup } from './clickhouse-series.ts';
 import { LabelSetIndex } from './label-set.ts';
-import { kahanInc } from './quantile.ts';
+import { avgStep, kahanInc } from './quantile.ts';
 import { sortedSamples, strictlyIncreasing } from './sample-order.ts';
 import { durationMs } from './parse.ts';
 import { KEEPS_METRIC_NAME, RANGE_KERNELS, type RangeEnv } from './range-functions.ts';
@@ -753,24 +753,7 @@ class GroupFold {
           const c = this.comp[g] as Float64Array;
           const mean = this.mean[g] as Float64Array;
           const count = this.count[g] as Float64Array;
-          const inc = this.incremental[g] as Uint8Array;
-          const cnt = (count[i] as number) + 1;
-          count[i] = cnt;
-          if (!inc[i]) {
-            const [nv, nc] = kahanInc(f, val[i] as number, c[i] as number);
-            if (nv !== Infinity && nv !== -Infinity) {
-              val[i] = nv;
-              c[i] = nc;
-              break;
-            }
-            inc[i] = 1;
-            mean[i] = (val[i] as number) / (cnt - 1);
-            c[i] = (c[i] as number) / (cnt - 1);
-          }
-          const q = (cnt - 1) / cnt;
-          const [nm, nc] = kahanInc(f / cnt, q * (mean[i] as number), q * (c[i] as number));
-          mean[i] = nm;
-          c[i] = nc;
+          avgStep(i, f, val, c, mean, count, this.incremental[g] as Uint8Array);
           break;
         }
         case 'count':

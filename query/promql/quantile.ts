@@ -13,6 +13,32 @@ export function kahanInc(inc: number, sum: number, c: number): [number, number] 
   return [t, c];
 }
 
+/**
+ * One value into an avg accumulator at slot i (a later value, not the first):
+ * a direct Kahan sum until it would overflow, then an incremental mean, as
+ * Prometheus's aggregation() does (prometheus#16714). `val`/`c` hold the sum
+ * and its compensation, then the mean's compensation once incremental.
+ */
+export function avgStep(i: number, f: number, val: Float64Array, c: Float64Array, mean: Float64Array, count: Float64Array, incremental: Uint8Array): void {
+  const cnt = (count[i] as number) + 1;
+  count[i] = cnt;
+  if (!incremental[i]) {
+    const [nv, nc] = kahanInc(f, val[i] as number, c[i] as number);
+    if (nv !== Infinity && nv !== -Infinity) {
+      val[i] = nv;
+      c[i] = nc;
+      return;
+    }
+    incremental[i] = 1;
+    mean[i] = (val[i] as number) / (cnt - 1);
+    c[i] = (c[i] as number) / (cnt - 1);
+  }
+  const q = (cnt - 1) / cnt;
+  const [nm, nc] = kahanInc(f / cnt, q * (mean[i] as number), q * (c[i] as number));
+  mean[i] = nm;
+  c[i] = nc;
+}
+
 /** Go math.Pow: differs from ** for Pow(1, NaN) and Pow(-1, ±Inf), both 1. */
 export function goPow(x: number, y: number): number {
   if (x === 1) return 1;
