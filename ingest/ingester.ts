@@ -43,6 +43,13 @@ export interface IngesterOptions {
   /** longest an insert waits for requests still decoding (default 5 ms) */
   readonly lingerMs?: number;
   readonly now?: () => number;
+  /**
+   * Called synchronously once a metrics write is committed, before the
+   * client is answered (the query side's recent-samples head keeps
+   * read-your-writes this way). keep/sampleKeep say which series and samples
+   * were stored, as encodeMetrics read them. Must not throw.
+   */
+  readonly onMetricsCommitted?: (tenant: string, batch: MetricsBatch, keep: Uint8Array | undefined, sampleKeep: Uint8Array | undefined) => void;
 }
 
 export function ingesterOptionsFromConfig(config: Config, store: Store, registry: MetricsRegistry): IngesterOptions {
@@ -108,8 +115,9 @@ export function createIngester(opts: IngesterOptions): Ingester {
       let writes: Promise<void>[];
       let chunks: ReturnType<typeof encodeMetrics>;
       let rejected: Rejection[];
+      let verdict: ReturnType<typeof limits.checkMetrics>;
       try {
-        const verdict = limits.checkMetrics(batch, now());
+        verdict = limits.checkMetrics(batch, now());
         if (verdict.requestError) throw new FleetwatchError('FW_ERR_INGEST_LIMIT', verdict.requestError);
         rejected = [...batch.rejected, ...verdict.rejected];
         chunks = encodeMetrics(tenant, batch, seriesCache, verdict.keep, verdict.sampleKeep, now());
@@ -126,6 +134,7 @@ export function createIngester(opts: IngesterOptions): Ingester {
       }
       await Promise.all(writes);
       markCommitted(seriesCache, chunks.newSeries);
+      opts.onMetricsCommitted?.(tenant, batch, verdict.keep, verdict.sampleKeep);
       const rej = rejected.reduce((a, r) => a + r.count, 0);
       if (rej) rejectedTotal.inc({ signal: 'metrics' }, rej);
       return { written: chunks.samples.rows, exemplars: chunks.exemplars.rows, rejected };
