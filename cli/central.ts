@@ -2,8 +2,8 @@
 // The HTTP server listens first (so /-/healthy answers at once); /-/ready
 // turns true once storage answers and migrations are done.
 import type { FastifyInstance } from 'fastify';
-import { createHttpApp, createRegistry, splitHostPort, startSelfTracing, type Config, type MetricsRegistry } from '../core/index.ts';
-import { createDeferredStore, instrumentStore, openStore, type Store } from '../storage/index.ts';
+import { createHttpApp, createRegistry, gauge, splitHostPort, startSelfTracing, type Config, type MetricsRegistry } from '../core/index.ts';
+import { Head, createDeferredStore, instrumentStore, openStore, type Store } from '../storage/index.ts';
 import { createFleetService, createIngestService } from '../ingest/index.ts';
 import { registerLokiQueryApi, registerPrometheusApi } from '../query/index.ts';
 
@@ -13,6 +13,34 @@ export interface CentralDeps {
   readonly store: Store;
   readonly registry: MetricsRegistry;
   readonly app: FastifyInstance;
+  /** the in-memory head of recent samples (query.head), when on */
+  readonly head: Head | undefined;
+}
+
+/** Whether this central keeps the in-memory head (query.head: auto = only with embedded chDB, the one writer of its data). */
+export function headEnabled(config: Config): boolean {
+  return config.query.head === 'on' || (config.query.head === 'auto' && !config.storage.clickhouseUrl);
+}
+
+/**
+ * Loads the head from storage in the background; until that succeeds the
+ * head answers nothing and queries read ClickHouse. Retries on failure.
+ */
+function warmHead(head: Head, store: Store, log: FastifyInstance['log'], stopped: () => boolean): Promise<void> {
+  return (async () => {
+    for (let attempt = 0; !stopped(); attempt++) {
+      const t0 = performance.now();
+      try {
+        await head.warm(store);
+        log.info({ ...head.stats(), ms: Math.round(performance.now() - t0) }, 'in-memory head loaded');
+        return;
+      } catch (e) {
+        if (stopped()) return;
+        log.warn({ err: e, attempt }, 'loading the in-memory head failed; queries read ClickHouse until it loads');
+        await new Promise((r) => setTimeout(r, Math.min(30_000, 1_000 * 2 ** attempt)).unref());
+      }
+    }
+  })();
 }
 
 /** A piece of central (ingest, query APIs, ...): registers routes, may run in the background. */
@@ -117,8 +145,19 @@ export async function startCentral(config: Config, opts: CentralOptions): Promis
     return { status: 'success', data: rows.map((r) => ({ table: r.table, rows: Number(r.rows), bytesOnDisk: Number(r.bytes_on_disk), uncompressedBytes: Number(r.uncompressed) })) };
   });
 
+  // taken before any module can write, so no commit escapes it (storage/head.ts)
+  const head = headEnabled(config) ? new Head({ windowMs: config.query.headWindowMs, maxSamples: config.query.headMaxSamples }) : undefined;
+  let stopHead = (): void => undefined;
+  let headStopped = false;
+  if (head) {
+    gauge(registry, 'fleetwatch_head_series', 'series in the in-memory head', [], () => head.stats().series);
+    gauge(registry, 'fleetwatch_head_samples', 'samples in the in-memory head', [], () => head.stats().samples);
+    gauge(registry, 'fleetwatch_head_covered_from_seconds', 'the head holds every sample from this time on (+Inf while loading)', [], () => head.coveredFromMs() / 1000);
+    stopHead = head.startEviction();
+  }
+
   const modules = (opts.modules ?? CENTRAL_MODULES).map((f) => f());
-  for (const m of modules) await m.register({ config, store, registry, app });
+  for (const m of modules) await m.register({ config, store, registry, app, head });
 
   const { host, port } = splitHostPort(config.server.httpListen);
   await app.listen({ host, port });
@@ -130,6 +169,7 @@ export async function startCentral(config: Config, opts: CentralOptions): Promis
   const ready = (async () => {
     const real = await openStore(config);
     deferred.resolve(real);
+    if (head) void warmHead(head, real, app.log, () => headStopped);
     for (const m of modules) await m.start?.();
     app.log.info({ url: httpUrl, storage: real.kind, database: real.database }, 'fleetwatch is ready');
   })();
@@ -142,6 +182,8 @@ export async function startCentral(config: Config, opts: CentralOptions): Promis
   const shutdown = (): Promise<void> =>
     (stopping ??= (async () => {
       for (const h of hooks) await h().catch(() => undefined);
+      headStopped = true;
+      stopHead();
       // stop accepting; in-flight requests finish. A client that stalls
       // mid-request would hold close() open forever, so after a grace period
       // the remaining connections are cut.

@@ -41,6 +41,7 @@ import { SHAPES, encodeLogs, encodeMetrics, encodeSpans, markCommitted, type Chu
 import { SeriesCache } from './series-cache.ts';
 import { createLimitChecker, limitsFromConfig } from './limits.ts';
 import type { ClusterAuth, ClusterIdentity } from './fleet-auth.ts';
+import type { MetricsCommitted } from './ingester.ts';
 
 export const FLEET_BATCHES_PATH = '/api/v1/fleet/batches';
 
@@ -54,6 +55,8 @@ export interface FleetBatchesDeps {
   readonly registry: MetricsRegistry;
   readonly auth: ClusterAuth;
   readonly now?: () => number;
+  /** as IngesterOptions.onMetricsCommitted */
+  readonly onMetricsCommitted?: MetricsCommitted;
 }
 
 export interface FleetBatchWrite {
@@ -153,6 +156,7 @@ export function createFleetBatches(deps: FleetBatchesDeps): FleetBatches {
       insert(SHAPES.metadata, chunks.metadata, token),
     ]);
     markCommitted(seriesCommitted, chunks.newSeries);
+    deps.onMetricsCommitted?.(tenant, batch, verdict.keep, verdict.sampleKeep);
     const rej = verdict.rejected.reduce((a, x) => a + x.count, 0);
     if (rej) rejectedTotal.inc({ signal: 'metrics' }, rej);
     return rej;

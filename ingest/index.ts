@@ -1,7 +1,7 @@
 // ingest: central's write path (validation, limits, group-committed inserts)
 // and the HTTP/gRPC receivers that feed it.
 export { createIngester, ingesterOptionsFromConfig } from './ingester.ts';
-export type { Ingester, IngesterOptions, WriteOutcome } from './ingester.ts';
+export type { Ingester, IngesterOptions, MetricsCommitted, WriteOutcome } from './ingester.ts';
 export { limitsFromConfig } from './limits.ts';
 export type { WriteLimits } from './limits.ts';
 export { SHAPES } from './row-encoders.ts';

@@ -3,7 +3,7 @@
 import type { Config } from '../core/index.ts';
 import { FleetwatchError } from '../core/index.ts';
 import { counter, gauge, type MetricsRegistry } from '../core/index.ts';
-import type { Store } from '../storage/index.ts';
+import type { Head, Store } from '../storage/index.ts';
 import type { LogsBatch, MetricsBatch, Rejection, SpansBatch } from '../protocols/index.ts';
 import { PendingBudget, TableQueue } from './table-queue.ts';
 import { ProducerGate } from './producer-gate.ts';
@@ -49,11 +49,18 @@ export interface IngesterOptions {
    * read-your-writes this way). keep/sampleKeep say which series and samples
    * were stored, as encodeMetrics read them. Must not throw.
    */
-  readonly onMetricsCommitted?: (tenant: string, batch: MetricsBatch, keep: Uint8Array | undefined, sampleKeep: Uint8Array | undefined) => void;
+  readonly onMetricsCommitted?: MetricsCommitted;
 }
 
-export function ingesterOptionsFromConfig(config: Config, store: Store, registry: MetricsRegistry): IngesterOptions {
-  return { store, registry, limits: limitsFromConfig(config), maxPendingBytes: config.limits.maxPendingBytes, maxRowsPerInsert: config.ingest.maxBatchRows };
+export type MetricsCommitted = (tenant: string, batch: MetricsBatch, keep: Uint8Array | undefined, sampleKeep: Uint8Array | undefined) => void;
+
+/** The commit hook that keeps the in-memory head complete (storage/head.ts). */
+export function headFeed(head: Head | undefined): MetricsCommitted | undefined {
+  return head ? (tenant, batch, keep, sampleKeep) => head.append(tenant, batch, keep, sampleKeep) : undefined;
+}
+
+export function ingesterOptionsFromConfig(config: Config, store: Store, registry: MetricsRegistry, onMetricsCommitted?: MetricsCommitted): IngesterOptions {
+  return { store, registry, limits: limitsFromConfig(config), maxPendingBytes: config.limits.maxPendingBytes, maxRowsPerInsert: config.ingest.maxBatchRows, ...(onMetricsCommitted ? { onMetricsCommitted } : {}) };
 }
 
 export function createIngester(opts: IngesterOptions): Ingester {

@@ -2,8 +2,8 @@
 // OTLP/gRPC server, with one lifecycle.
 import type { FastifyInstance } from 'fastify';
 import type { Config, MetricsRegistry } from '../core/index.ts';
-import type { Store } from '../storage/index.ts';
-import { createIngester, ingesterOptionsFromConfig, type Ingester } from './ingester.ts';
+import type { Head, Store } from '../storage/index.ts';
+import { createIngester, ingesterOptionsFromConfig, headFeed, type Ingester } from './ingester.ts';
 import { registerHttpReceivers } from './http-receivers.ts';
 import { startGrpcReceiver, type GrpcReceiver } from './grpc-receiver.ts';
 
@@ -22,11 +22,13 @@ export interface IngestDeps {
   readonly app: FastifyInstance;
   /** start the OTLP/gRPC server (default true) */
   readonly grpc?: boolean;
+  /** the in-memory head of recent samples, fed with every committed metrics write */
+  readonly head?: Head | undefined;
 }
 
 /** Registers the HTTP receivers now; the gRPC server starts with start(). */
 export function createIngestService(deps: IngestDeps): IngestService {
-  const ingester = createIngester(ingesterOptionsFromConfig(deps.config, deps.store, deps.registry));
+  const ingester = createIngester(ingesterOptionsFromConfig(deps.config, deps.store, deps.registry, headFeed(deps.head)));
   registerHttpReceivers(deps.app, { config: deps.config, ingester });
   let grpc: GrpcReceiver | undefined;
   let stopped: Promise<void> | undefined;

@@ -12,11 +12,12 @@
 // away both abort the ClickHouse work, not just the wait for it.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { counter, histogram, isFleetwatchError, sortLabels, tenantsOf, type Config, type Labels, type MetricsRegistry } from '../core/index.ts';
-import { ident, RowBinaryReader as RowReader, SqlBuilder, type Store } from '../storage/index.ts';
+import { ident, RowBinaryReader as RowReader, SqlBuilder, type Head, type Store } from '../storage/index.ts';
 import {
   compareLabels,
   createClickHouseSource,
   createDedupSource,
+  createHeadSource,
   createSeriesCache,
   isMultiTenant,
   matcherConditions,
@@ -43,6 +44,8 @@ export interface PrometheusApiDeps {
   readonly registry: MetricsRegistry;
   /** Push sub-expressions down into ClickHouse (default true; tests turn it off to compare). */
   readonly pushdown?: boolean;
+  /** the in-memory head of recent samples (storage/head.ts); ranges it covers are answered from it */
+  readonly head?: Head | undefined;
 }
 
 /** What /api/v1/status/buildinfo answers: the Prometheus API level whose semantics fleetwatch follows. */
@@ -98,6 +101,8 @@ export function registerPrometheusApi(app: FastifyInstance, deps: PrometheusApiD
   const db = ident(store.database);
   const requests = counter(registry, 'fleetwatch_promql_requests_total', 'Prometheus API requests by endpoint and outcome', ['endpoint', 'outcome']);
   const seconds = histogram(registry, 'fleetwatch_promql_request_duration_seconds', 'Prometheus API latency by endpoint', ['endpoint'], [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]);
+
+  const selects = counter(registry, 'fleetwatch_promql_selects_total', 'PromQL selector reads by where they were answered (head: the in-memory head of recent samples; storage: ClickHouse)', ['source']);
 
   const json = (reply: FastifyReply, text: string): FastifyReply => reply.type('application/json').send(text);
 
@@ -180,7 +185,8 @@ export function registerPrometheusApi(app: FastifyInstance, deps: PrometheusApiD
       noStepSubqueryIntervalMs: engine.options.noStepSubqueryIntervalMs,
       pushdown: deps.pushdown !== false && replicas.length === 0,
     });
-    return replicas.length ? createDedupSource(src, replicas) : src;
+    const withHead = deps.head ? createHeadSource({ head: deps.head, inner: src, tenants: ctx.tenants, maxSeries: q.maxSeries, maxSamples: q.maxSamples, onSelect: (where) => selects.inc({ source: where }) }) : src;
+    return replicas.length ? createDedupSource(withHead, replicas) : withHead;
   };
 
   /** Parses the query the way Prometheus's NewInstantQuery/NewRangeQuery report problems. */

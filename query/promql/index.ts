@@ -88,6 +88,9 @@ export type { ClickHouseSource, ClickHouseSourceOptions, SourceStats } from './c
 export { TENANT_LABEL, isMultiTenant, matcherConditions, seriesFromWhere, splitTenantMatchers } from './clickhouse-sql.ts';
 export type { TenantScope } from './clickhouse-sql.ts';
 export { createSeriesCache } from './clickhouse-series.ts';
+// The in-memory head of recent samples in front of the ClickHouse source.
+export { createHeadSource } from './head-source.ts';
+export type { HeadSource, HeadSourceOptions, HeadSourceStats } from './head-source.ts';
 export type { SeriesCache } from './clickhouse-series.ts';
 // Thanos Querier deduplication over any SeriesSource.
 export { createDedupSource, dedupSeries } from './dedup-source.ts';

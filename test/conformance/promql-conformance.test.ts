@@ -34,6 +34,8 @@ const RANGE = { start: START + 30 * MINUTE + 123, end: END - 3 * MINUTE + 123, s
 
 let prom: PeerProcess | undefined;
 let central: TestCentral | undefined;
+/** a second central whose in-memory head spans all the data, so the corpus is answered from memory */
+let headCentral: TestCentral | undefined;
 let series: TestSeries[] = [];
 
 async function send(url: string, body: Uint8Array): Promise<void> {
@@ -86,12 +88,14 @@ describe.skipIf(!hasPrometheus)(`PromQL conformance with Prometheus 2.42 (${hasP
     series = generateSeries({ startMs: START, endMs: END, seed: 2024 });
     const bodies = await remoteWriteBodies(series);
     prom = await startPrometheus('global:\n  scrape_interval: 15s\n  evaluation_interval: 1m\n');
-    central = await startTestCentral();
-    for (const b of bodies) await Promise.all([send(prom.url, b), send(central.httpUrl, b)]);
+    central = await startTestCentral({ query: { head: 'off' } });
+    headCentral = await startTestCentral({ query: { head: 'on', headWindowMs: '4h' } });
+    for (const b of bodies) await Promise.all([send(prom.url, b), send(central.httpUrl, b), send(headCentral.httpUrl, b)]);
   }, 180_000);
 
   afterAll(async () => {
     await central?.shutdown();
+    await headCentral?.shutdown();
     await prom?.stop();
   });
 
@@ -111,10 +115,10 @@ describe.skipIf(!hasPrometheus)(`PromQL conformance with Prometheus 2.42 (${hasP
     expect(rows[0]).toEqual({ n: String(samples), stale: String(stale) });
   });
 
-  it(`answers the corpus (${CORPUS.length} queries) as Prometheus does`, async () => {
+  /** Runs the corpus on Prometheus and on a fleetwatch; the pass-rate summary and the outcomes. */
+  async function runCorpus(f: string): Promise<{ outcomes: Outcome[]; lines: string[]; rate: number; bugs: Outcome[] }> {
     const outcomes: Outcome[] = [];
     const p = (prom as PeerProcess).url;
-    const f = (central as TestCentral).httpUrl;
     for (const query of CORPUS) {
       const ordered = /^\s*sort(_desc|_by_label|_by_label_desc)?\(/.test(query);
       const diffs: string[] = [];
@@ -145,11 +149,29 @@ describe.skipIf(!hasPrometheus)(`PromQL conformance with Prometheus 2.42 (${hasP
       ...listed.map((o) => `  listed: ${o.query}  — ${KNOWN_DIFFERENCES.get(o.query)}`),
       ...bugs.map((o) => `  DIFF: ${o.query}\n        ${o.diff}`),
     ];
-    console.log(lines.join('\n'));
     expect(outcomes.length).toBeGreaterThanOrEqual(300);
     // a corpus of empty answers would match trivially
     expect(withData / outcomes.length).toBeGreaterThan(0.8);
+    return { outcomes, lines, rate, bugs };
+  }
+
+  it(`answers the corpus (${CORPUS.length} queries) as Prometheus does, reading ClickHouse`, async () => {
+    const { lines, rate, bugs } = await runCorpus((central as TestCentral).httpUrl);
+    console.log(lines.join('\n'));
     expect(rate, lines.join('\n')).toBeGreaterThanOrEqual(MIN_PASS_RATE);
     expect(bugs.length, lines.join('\n')).toBeLessThanOrEqual(MAX_UNEXPLAINED);
+  }, 600_000);
+
+  it('answers the corpus the same way from the in-memory head', async () => {
+    const f = (headCentral as TestCentral).httpUrl;
+    const { lines, rate, bugs } = await runCorpus(f);
+    console.log(`from the head: ${lines[0]}`);
+    expect(rate, lines.join('\n')).toBeGreaterThanOrEqual(MIN_PASS_RATE);
+    expect(bugs.length, lines.join('\n')).toBeLessThanOrEqual(MAX_UNEXPLAINED);
+    // the head really answered: most selects read memory
+    const metrics = await (await fetch(`${f}/metrics`)).text();
+    const count = (src: string): number => Number(new RegExp(`fleetwatch_promql_selects_total\\{[^}]*source="${src}"[^}]*\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+    expect(count('head')).toBeGreaterThan(CORPUS.length);
+    expect(count('head')).toBeGreaterThan(10 * count('storage'));
   }, 600_000);
 });
