@@ -556,7 +556,7 @@ class MetricsAssembler {
       idx = this.series.length;
       this.seriesIndex.set(key, idx);
     }
-    this.series.push({ labels: { names, values }, metricName, fpHi, fpLo, cache: undefined });
+    this.series.push({ labels: { names, values }, metricName, fpHi, fpLo, cache: undefined, head: undefined });
     return idx;
   }
 

@@ -7,7 +7,7 @@ export function makeSeries(names: readonly string[], values: readonly string[]):
   const labels = sortLabels(names, values);
   const [fpHi, fpLo] = fingerprintParts(labels.names, labels.values);
   const i = labels.names.indexOf('__name__');
-  return { labels, metricName: i >= 0 ? (labels.values[i] as string) : '', fpHi, fpLo, cache: undefined };
+  return { labels, metricName: i >= 0 ? (labels.values[i] as string) : '', fpHi, fpLo, cache: undefined, head: undefined };
 }
 
 export function makeStream(names: readonly string[], values: readonly string[]): LogStream {

@@ -17,6 +17,8 @@ export interface SeriesRef {
    * once per sample. Created undefined so every SeriesRef has one shape.
    */
   cache: unknown;
+  /** a slot for the query side's in-memory head (storage/head.ts), as cache */
+  head: unknown;
 }
 
 export interface Exemplar {

@@ -18,10 +18,11 @@
 // A write that fails is not appended; if part of it was committed anyway,
 // ClickHouse may hold samples the head lacks until the client's retry.
 //
-// Views handed to queries stay valid: samples below a series' end are never
-// changed in place; growth, out-of-order inserts and compaction copy into new
-// arrays. Values keep their bits (staleness markers are NaN payloads), so
-// they are copied as 32-bit halves, never through a JS number.
+// Samples live in fixed 32-sample chunks carved from shared pages, so
+// appending never allocates per series and a series' slack is under one
+// chunk; queries get copies (copy()). Values keep their bits (staleness
+// markers are NaN payloads): they move as 32-bit halves or whole-array
+// copies, never through a JS number.
 import type { Labels } from '../core/index.ts';
 import { RowBinaryReader } from './row-binary.ts';
 import { SqlBuilder, ident } from './sql.ts';
@@ -43,17 +44,17 @@ export interface HeadSeriesRef {
   readonly metricName: string;
   readonly fpHi: number;
   readonly fpLo: number;
+  /** the head's slot on a decoder's series object (SeriesRef.head): the series it was last appended to */
+  head?: unknown;
 }
 
-/** One series' recent samples: [start, end) of t and v are valid, sorted by time, unique. */
+/** One series of the head, as the query side sees it. */
 export interface HeadSeries {
   readonly tenant: string;
   readonly metricName: string;
   readonly labels: Labels;
-  readonly t: Float64Array;
-  readonly v: Float64Array;
-  readonly start: number;
-  readonly end: number;
+  /** samples held */
+  readonly count: number;
   /** for the query side: the labels with a tenant label, made once */
   tenantLabels: Labels | undefined;
 }
@@ -73,107 +74,63 @@ export interface HeadStats {
   readonly ready: boolean;
 }
 
-const MIN_CAPACITY = 8;
+const CHUNK_BITS = 5;
+const CHUNK = 1 << CHUNK_BITS; // samples per chunk
+const PAGE_CHUNK_BITS = 11;
+const PAGE_CHUNKS = 1 << PAGE_CHUNK_BITS; // chunks per page: 64 Ki samples, 1 MiB of t + v
+
+/** Chunk storage shared by all series: pages of timestamps and value bits, a free list of chunk ids. */
+class Pool {
+  readonly t: Float64Array[] = [];
+  readonly w: Uint32Array[] = [];
+  private readonly free: number[] = [];
+  private next = 0;
+
+  alloc(): number {
+    const id = this.free.pop();
+    if (id !== undefined) return id;
+    const c = this.next++;
+    if (c >> PAGE_CHUNK_BITS >= this.t.length) {
+      this.t.push(new Float64Array(PAGE_CHUNKS * CHUNK));
+      this.w.push(new Uint32Array(PAGE_CHUNKS * CHUNK * 2));
+    }
+    return c;
+  }
+
+  release(id: number): void {
+    this.free.push(id);
+  }
+}
 
 class Series implements HeadSeries {
-  t: Float64Array;
-  v: Float64Array;
-  /** v's bits */
-  w: Uint32Array;
-  start = 0;
-  end = 0;
+  /** chunk ids in time order, from chunks[first] */
+  chunks: number[] = [];
+  first = 0;
+  /** offset of the oldest sample in chunks[first] */
+  off = 0;
+  count = 0;
+  lastT = -Infinity;
   dead = false;
   tenantLabels: Labels | undefined = undefined;
   constructor(
+    /** the pool its chunks come from (a series object is never shared between heads) */
+    readonly pool: object,
     readonly tenant: string,
     readonly metricName: string,
     readonly labels: Labels,
-    readonly key: string,
-    capacity: number,
-  ) {
-    this.t = new Float64Array(capacity);
-    this.v = new Float64Array(capacity);
-    this.w = new Uint32Array(this.v.buffer);
-  }
-
-  /** Re-homes [start, end) into fresh arrays of the given capacity (views on the old ones stay intact). */
-  realloc(capacity: number): void {
-    const n = this.end - this.start;
-    const t = new Float64Array(capacity);
-    const v = new Float64Array(capacity);
-    t.set(this.t.subarray(this.start, this.end));
-    v.set(this.v.subarray(this.start, this.end));
-    this.t = t;
-    this.v = v;
-    this.w = new Uint32Array(v.buffer);
-    this.start = 0;
-    this.end = n;
-  }
-
-  /** Adds one sample; returns 1 if it was new, 0 if the timestamp was already held. */
-  push(ts: number, lo: number, hi: number): number {
-    const e = this.end;
-    if (e === this.start || ts > (this.t[e - 1] as number)) {
-      if (e === this.t.length) this.realloc(Math.max(MIN_CAPACITY, (e - this.start) * 2));
-      const i = this.end;
-      this.t[i] = ts;
-      this.w[2 * i] = lo;
-      this.w[2 * i + 1] = hi;
-      this.end = i + 1;
-      return 1;
-    }
-    // out of order or a repeat: find its place
-    const at = lowerBound(this.t, this.start, e, ts);
-    if (at < e && this.t[at] === ts) return 0; // a retried write: ClickHouse folds the duplicate too
-    const n = e - this.start;
-    const t = new Float64Array(Math.max(MIN_CAPACITY, n * 2));
-    const v = new Float64Array(t.length);
-    const k = at - this.start;
-    t.set(this.t.subarray(this.start, at));
-    v.set(this.v.subarray(this.start, at));
-    t.set(this.t.subarray(at, e), k + 1);
-    v.set(this.v.subarray(at, e), k + 1);
-    t[k] = ts;
-    const w = new Uint32Array(v.buffer);
-    w[2 * k] = lo;
-    w[2 * k + 1] = hi;
-    this.t = t;
-    this.v = v;
-    this.w = w;
-    this.start = 0;
-    this.end = n + 1;
-    return 1;
-  }
-
-  /** Drops samples before cut; returns how many. */
-  dropBefore(cut: number): number {
-    const at = lowerBound(this.t, this.start, this.end, cut);
-    const dropped = at - this.start;
-    this.start = at;
-    if (this.start > MIN_CAPACITY && this.start * 2 > this.t.length) this.realloc(Math.max(MIN_CAPACITY, (this.end - this.start) * 2));
-    return dropped;
-  }
+  ) {}
 }
 
-/** First index in [from, to) with a[i] >= x. */
-export function lowerBound(a: Float64Array, from: number, to: number, x: number): number {
-  let lo = from;
-  let hi = to;
+/** First logical index in [0, s.count) whose time is >= x (strict: > x). */
+function search(pool: Pool, s: Series, x: number, strict: boolean): number {
+  let lo = 0;
+  let hi = s.count;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if ((a[mid] as number) < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** First index in [from, to) with a[i] > x. */
-export function upperBound(a: Float64Array, from: number, to: number, x: number): number {
-  let lo = from;
-  let hi = to;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((a[mid] as number) <= x) lo = mid + 1;
+    const p = s.off + mid;
+    const c = s.chunks[s.first + (p >>> CHUNK_BITS)] as number;
+    const t = (pool.t[c >>> PAGE_CHUNK_BITS] as Float64Array)[((c & (PAGE_CHUNKS - 1)) << CHUNK_BITS) + (p & (CHUNK - 1))] as number;
+    if (t < x || (strict && t === x)) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -183,10 +140,9 @@ export class Head {
   readonly windowMs: number;
   readonly maxSamples: number;
   private readonly now: () => number;
+  private readonly pool = new Pool();
   /** tenant -> metric name -> series key -> series */
   private readonly tenants = new Map<string, Map<string, Map<string, Series>>>();
-  /** the series a decoder's SeriesRef object was last appended to */
-  private readonly byRef = new WeakMap<object, Series>();
   private floor: number;
   private samples = 0;
   private seriesCount = 0;
@@ -231,7 +187,7 @@ export class Head {
         const ref = batch.series[si];
         s = ref ? this.seriesFor(tenant, ref) : null;
       }
-      if (s) added += s.push(t, bits[2 * j] as number, bits[2 * j + 1] as number);
+      if (s) added += this.push(s, t, bits[2 * j] as number, bits[2 * j + 1] as number);
     }
     this.samples += added;
     if (this.samples > this.maxSamples) this.shrink();
@@ -247,6 +203,41 @@ export class Head {
       return;
     }
     for (const m of metrics.values()) yield* m.values();
+  }
+
+  /** Logical indexes [from, to) of a series' samples with startMs <= t <= endMs. */
+  range(hs: HeadSeries, startMs: number, endMs: number): [number, number] {
+    const s = hs as Series;
+    const a = search(this.pool, s, startMs, false);
+    return [a, Math.max(a, search(this.pool, s, endMs, true))];
+  }
+
+  /** Copies samples [from, to) of a series into t/v at `at` (value bits intact). */
+  copy(hs: HeadSeries, from: number, to: number, t: Float64Array, v: Float64Array, at: number): void {
+    const s = hs as Series;
+    const w = new Uint32Array(v.buffer, v.byteOffset, v.length * 2);
+    let i = from;
+    let k = at;
+    while (i < to) {
+      const p = s.off + i;
+      const c = s.chunks[s.first + (p >>> CHUNK_BITS)] as number;
+      const pos = p & (CHUNK - 1);
+      const n = Math.min(CHUNK - pos, to - i);
+      const base = ((c & (PAGE_CHUNKS - 1)) << CHUNK_BITS) + pos;
+      const page = c >>> PAGE_CHUNK_BITS;
+      t.set((this.pool.t[page] as Float64Array).subarray(base, base + n), k);
+      w.set((this.pool.w[page] as Uint32Array).subarray(2 * base, 2 * (base + n)), 2 * k);
+      i += n;
+      k += n;
+    }
+  }
+
+  /** All of a series' samples, copied. */
+  samplesOf(hs: HeadSeries): { t: Float64Array; v: Float64Array } {
+    const t = new Float64Array(hs.count);
+    const v = new Float64Array(hs.count);
+    this.copy(hs, 0, hs.count, t, v, 0);
+    return { t, v };
   }
 
   /** Raises the floor to now - window. Called periodically. */
@@ -283,8 +274,9 @@ export class Head {
       const names: string[] = [];
       const values: string[] = [];
       r.stringMapInto(names, values);
-      const s = this.seriesByKey(tenant, metricName, `${hi}:${lo}`, () => sortedLabels(names, values), t.length);
-      added += mergeInto(s, t, v, this.floor);
+      const s = this.seriesByKey(tenant, metricName, `${hi}:${lo}`, () => sortedLabels(names, values));
+      added += this.merge(s, t, v, lowerBound(t, 0, t.length, this.floor));
+      if (s.count === 0) this.remove(s, `${hi}:${lo}`);
     }
     this.samples += added;
     this.isReady = true;
@@ -298,44 +290,140 @@ export class Head {
     return () => clearInterval(timer);
   }
 
+  /** Adds one sample; 1 if new, 0 if its timestamp was already held (a retried write: ClickHouse folds it too). */
+  private push(s: Series, ts: number, lo: number, hi: number): number {
+    if (ts <= s.lastT) return ts === s.lastT ? 0 : this.insertLate(s, ts, lo, hi);
+    const p = s.off + s.count;
+    const slot = p & (CHUNK - 1);
+    let c: number;
+    if (slot === 0 && s.first + (p >>> CHUNK_BITS) === s.chunks.length) {
+      c = this.pool.alloc();
+      s.chunks.push(c);
+    } else c = s.chunks[s.first + (p >>> CHUNK_BITS)] as number;
+    const page = c >>> PAGE_CHUNK_BITS;
+    const i = ((c & (PAGE_CHUNKS - 1)) << CHUNK_BITS) + slot;
+    (this.pool.t[page] as Float64Array)[i] = ts;
+    const w = this.pool.w[page] as Uint32Array;
+    w[2 * i] = lo;
+    w[2 * i + 1] = hi;
+    s.count++;
+    s.lastT = ts;
+    return 1;
+  }
+
+  /** A sample older than the series' newest: rewrites the series with it sorted in (rare). */
+  private insertLate(s: Series, ts: number, lo: number, hi: number): number {
+    const at = search(this.pool, s, ts, false);
+    const { t, v } = this.samplesOf(s);
+    if (at < s.count && t[at] === ts) return 0;
+    const w = new Uint32Array(v.buffer);
+    this.clear(s);
+    for (let i = 0; i < t.length; i++) {
+      if (i === at) this.push(s, ts, lo, hi);
+      this.push(s, t[i] as number, w[2 * i] as number, w[2 * i + 1] as number);
+    }
+    return 1;
+  }
+
+  /** Merges sorted samples t/v from index `from` into a series (appends since start win a tie); returns how many were new. */
+  private merge(s: Series, t: Float64Array, v: Float64Array, from: number): number {
+    const bits = new Uint32Array(v.buffer, v.byteOffset, v.length * 2);
+    let added = 0;
+    if (s.count === 0 || (from < t.length && (t[from] as number) > s.lastT)) {
+      for (let i = from; i < t.length; i++) added += this.push(s, t[i] as number, bits[2 * i] as number, bits[2 * i + 1] as number);
+      return added;
+    }
+    const had = this.samplesOf(s);
+    const hw = new Uint32Array(had.v.buffer);
+    this.clear(s);
+    let i = 0;
+    let j = from;
+    while (i < had.t.length || j < t.length) {
+      const a = i < had.t.length ? (had.t[i] as number) : Infinity;
+      const b = j < t.length ? (t[j] as number) : Infinity;
+      if (a <= b) {
+        this.push(s, a, hw[2 * i] as number, hw[2 * i + 1] as number);
+        i++;
+        if (a === b) j++;
+      } else {
+        added += this.push(s, b, bits[2 * j] as number, bits[2 * j + 1] as number);
+        j++;
+      }
+    }
+    return added;
+  }
+
+  /** Gives a series' chunks back. */
+  private clear(s: Series): void {
+    for (let i = s.first; i < s.chunks.length; i++) this.pool.release(s.chunks[i] as number);
+    s.chunks = [];
+    s.first = 0;
+    s.off = 0;
+    s.count = 0;
+    s.lastT = -Infinity;
+  }
+
   private seriesFor(tenant: string, ref: HeadSeriesRef): Series {
-    const known = this.byRef.get(ref);
-    if (known !== undefined && !known.dead && known.tenant === tenant) return known;
-    const s = this.seriesByKey(tenant, ref.metricName, `${ref.fpHi}:${ref.fpLo}`, () => ref.labels, MIN_CAPACITY);
-    this.byRef.set(ref, s);
+    const known = ref.head as Series | undefined;
+    if (known !== undefined && !known.dead && known.tenant === tenant && known.pool === this.pool) return known;
+    const s = this.seriesByKey(tenant, ref.metricName, `${ref.fpHi}:${ref.fpLo}`, () => ref.labels);
+    ref.head = s;
     return s;
   }
 
-  private seriesByKey(tenant: string, metricName: string, key: string, labels: () => Labels, capacity: number): Series {
+  private seriesByKey(tenant: string, metricName: string, key: string, labels: () => Labels): Series {
     let metrics = this.tenants.get(tenant);
     if (!metrics) this.tenants.set(tenant, (metrics = new Map()));
     let bucket = metrics.get(metricName);
     if (!bucket) metrics.set(metricName, (bucket = new Map()));
     let s = bucket.get(key);
     if (!s) {
-      s = new Series(tenant, metricName, labels(), key, Math.max(MIN_CAPACITY, capacity));
+      s = new Series(this.pool, tenant, metricName, labels());
       bucket.set(key, s);
       this.seriesCount++;
     }
     return s;
   }
 
+  private remove(s: Series, key: string): void {
+    this.clear(s);
+    s.dead = true;
+    const metrics = this.tenants.get(s.tenant);
+    const bucket = metrics?.get(s.metricName);
+    if (bucket?.get(key) === s) {
+      bucket.delete(key);
+      this.seriesCount--;
+      if (bucket.size === 0) metrics?.delete(s.metricName);
+      if (metrics?.size === 0) this.tenants.delete(s.tenant);
+    }
+  }
+
+  /** Drops samples before cut from every series; series left empty go. */
   private dropBefore(cut: number): void {
     if (!(cut > this.floor)) return;
     this.floor = cut;
-    for (const [tenant, metrics] of this.tenants) {
-      for (const [name, bucket] of metrics) {
-        for (const [key, s] of bucket) {
-          this.samples -= s.dropBefore(cut);
-          if (s.start === s.end) {
-            s.dead = true;
-            bucket.delete(key);
-            this.seriesCount--;
+    for (const metrics of [...this.tenants.values()]) {
+      for (const bucket of [...metrics.values()]) {
+        for (const [key, s] of [...bucket]) {
+          const n = search(this.pool, s, cut, false);
+          if (n === 0) continue;
+          this.samples -= n;
+          if (n === s.count) {
+            this.remove(s, key);
+            continue;
+          }
+          const p = s.off + n;
+          const whole = p >>> CHUNK_BITS;
+          for (let i = 0; i < whole; i++) this.pool.release(s.chunks[s.first + i] as number);
+          s.first += whole;
+          s.off = p & (CHUNK - 1);
+          s.count -= n;
+          if (s.first > 16 && s.first * 2 > s.chunks.length) {
+            s.chunks = s.chunks.slice(s.first);
+            s.first = 0;
           }
         }
-        if (bucket.size === 0) metrics.delete(name);
       }
-      if (metrics.size === 0) this.tenants.delete(tenant);
     }
   }
 
@@ -357,51 +445,14 @@ function sortedLabels(names: string[], values: string[]): Labels {
   return { names: idx.map((i) => names[i] as string), values: idx.map((i) => values[i] as string) };
 }
 
-/** Merges sorted samples (t, v) at or after floor into a series; returns how many were new. */
-function mergeInto(s: Series, t: Float64Array, v: Float64Array, floor: number): number {
-  let from = lowerBound(t, 0, t.length, floor);
-  if (from === t.length) return 0;
-  const inBits = new Uint32Array(v.buffer, v.byteOffset, v.length * 2);
-  if (s.start === s.end || (t[from] as number) > (s.t[s.end - 1] as number)) {
-    // the common case at start: nothing appended yet for this series
-    let added = 0;
-    for (; from < t.length; from++) added += s.push(t[from] as number, inBits[2 * from] as number, inBits[2 * from + 1] as number);
-    return added;
+/** First index in [from, to) with a[i] >= x. */
+function lowerBound(a: Float64Array, from: number, to: number, x: number): number {
+  let lo = from;
+  let hi = to;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((a[mid] as number) < x) lo = mid + 1;
+    else hi = mid;
   }
-  const n = s.end - s.start + (t.length - from);
-  const mt = new Float64Array(Math.max(MIN_CAPACITY, n));
-  const mv = new Float64Array(mt.length);
-  const mw = new Uint32Array(mv.buffer);
-  let i = s.start;
-  let j = from;
-  let k = 0;
-  let added = 0;
-  while (i < s.end || j < t.length) {
-    const a = i < s.end ? (s.t[i] as number) : Infinity;
-    const b = j < t.length ? (t[j] as number) : Infinity;
-    if (a <= b) {
-      mt[k] = a;
-      mw[2 * k] = s.w[2 * i] as number;
-      mw[2 * k + 1] = s.w[2 * i + 1] as number;
-      i++;
-      if (a === b) j++; // appended since start wins; the same write either way
-    } else {
-      if (k > 0 && mt[k - 1] === b) {
-        j++; // a sample ClickHouse holds twice (a retried write before the fold)
-        continue;
-      }
-      mt[k] = b;
-      mw[2 * k] = inBits[2 * j] as number;
-      mw[2 * k + 1] = inBits[2 * j + 1] as number;
-      j++;
-      added++;
-    }
-    k++;
-  }
-  s.t = mt;
-  s.v = mv;
-  s.w = mw;
-  s.start = 0;
-  s.end = k;
-  return added;
+  return lo;
 }

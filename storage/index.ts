@@ -42,5 +42,5 @@ export async function openStore(config: Config): Promise<Store> {
   await applyRetention(store, retention, cluster);
   return store;
 }
-export { Head, lowerBound, upperBound } from './head.ts';
+export { Head } from './head.ts';
 export type { HeadBatch, HeadSeries, HeadSeriesRef, HeadOptions, HeadStats } from './head.ts';

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { REMOTE_WRITE_V1_CONTENT_TYPE, encodeRemoteWriteV1, snappyCompress } from '../protocols/index.ts';
 import { freePort, startFleetwatch, type Running } from './helpers/proc.ts';
 import { fingerprintParts, sortLabels } from '../core/index.ts';
-import { Head, type HeadBatch, type HeadSeriesRef, type Store } from '../storage/index.ts';
+import { Head, type HeadBatch, type HeadSeries, type HeadSeriesRef, type Store } from '../storage/index.ts';
 import { createEngine } from '../query/promql/engine.ts';
 import { createClickHouseSource } from '../query/promql/clickhouse-source.ts';
 import { createHeadSource } from '../query/promql/head-source.ts';
@@ -47,7 +47,8 @@ function contents(h: Head, tenant: string, metric: string | null = null): Record
   const out: Record<string, [number, number][]> = {};
   for (const s of h.series(tenant, metric)) {
     const rows: [number, number][] = [];
-    for (let i = s.start; i < s.end; i++) rows.push([s.t[i] as number, s.v[i] as number]);
+    const { t, v } = h.samplesOf(s);
+    for (let i = 0; i < t.length; i++) rows.push([t[i] as number, v[i] as number]);
     out[labelsToString(s.labels)] = rows;
   }
   return out;
@@ -84,33 +85,40 @@ describe('Head', () => {
     h.append('t', bt);
     const s = [...h.series('t', 'up')][0];
     expect(s).toBeDefined();
-    const got = s as NonNullable<typeof s>;
-    expect(Array.from(got.t.subarray(got.start, got.end))).toEqual([10, 20, 30]);
-    expect(isStaleBits(got.v, got.start + 1)).toBe(true);
-    expect(got.v[got.start]).toBe(1); // the first write of a timestamp stays
+    const got = h.samplesOf(s as NonNullable<typeof s>);
+    expect(Array.from(got.t)).toEqual([10, 20, 30]);
+    expect(isStaleBits(got.v, 1)).toBe(true);
+    expect(got.v[0]).toBe(1); // the first write of a timestamp stays
   });
 
-  it('never changes samples a query already holds: growth, late samples and eviction copy', () => {
-    let now = 10_000;
-    const h = new Head({ windowMs: 10_000, maxSamples: 1e6, now: () => now });
-    const samples: [number, number, number][] = [];
-    for (let i = 0; i < 8; i++) samples.push([0, 1000 + i * 100, i]);
-    h.append('t', batch([a], samples));
-    const s0 = [...h.series('t', 'up')][0] as NonNullable<ReturnType<Head['series']> extends Iterator<infer T> ? T : never>;
-    const viewT = s0.t.subarray(s0.start, s0.end);
-    const viewV = s0.v.subarray(s0.start, s0.end);
-    const before = [Array.from(viewT), Array.from(viewV)];
-    // growth past capacity, a late sample in the middle, then eviction of the first half
-    const more: [number, number, number][] = [];
-    for (let i = 8; i < 40; i++) more.push([0, 1000 + i * 100, i]);
-    h.append('t', batch([a], more));
-    h.append('t', batch([a], [[0, 1150, 99]]));
-    now = 10_000 + 2_000;
+  it('spans many chunks: in-order, late and repeated samples, eviction across chunk edges, ranges', () => {
+    let now = 100_000;
+    const h = new Head({ windowMs: 100_000, maxSamples: 1e6, now: () => now });
+    // 200 samples at t = 1000, 1100, ... in shuffled batches of 7, each sent twice
+    const ts = Array.from({ length: 200 }, (_, i) => 1000 + i * 100);
+    const order = [...ts.keys()].sort((x, y) => ((x * 7919) % 200) - ((y * 7919) % 200));
+    for (let i = 0; i < order.length; i += 7) {
+      const part = order.slice(i, i + 7).map((k): [number, number, number] => [0, ts[k] as number, k]);
+      h.append('t', batch([a], part));
+      h.append('t', batch([a], part));
+    }
+    const s = [...h.series('t', 'up')][0] as HeadSeries;
+    expect(s.count).toBe(200);
+    const all = h.samplesOf(s);
+    expect(Array.from(all.t)).toEqual(ts);
+    expect(Array.from(all.v)).toEqual(ts.map((_, k) => k));
+    expect(h.range(s, 1050, 1300)).toEqual([1, 4]);
+    expect(h.range(s, 0, 999)).toEqual([0, 0]);
+    expect(h.range(s, 20_900, 1e9)).toEqual([199, 200]);
+    // evict the first 70 (crosses two chunk edges); what remains is intact
+    now = 100_000 + 8_000;
     h.evict();
-    expect([Array.from(viewT), Array.from(viewV)]).toEqual(before);
-    const after = contents(h, 't')['{__name__="up", job="a"}'] as [number, number][];
-    expect(after[0]).toEqual([2000, 10]);
-    expect(after.length).toBe(30);
+    expect(h.stats().samples).toBe(130);
+    const rest = h.samplesOf(s);
+    expect(Array.from(rest.t)).toEqual(ts.slice(70));
+    expect(h.range(s, 8000, 8250)).toEqual([0, 3]);
+    // a copy handed out earlier stays what it was
+    expect(Array.from(all.t.subarray(0, 3))).toEqual([1000, 1100, 1200]);
   });
 
   it('raises the floor to stay within its sample budget', () => {
@@ -170,8 +178,9 @@ describe('Head.warm and the head source', () => {
     const got = new Map<string, { t: number[]; stale: number }>();
     for (const s of head.series(TENANT, null)) {
       let stale = 0;
-      for (let i = s.start; i < s.end; i++) if (isStaleBits(s.v, i)) stale++;
-      got.set(labelsToString(s.labels), { t: Array.from(s.t.subarray(s.start, s.end)), stale });
+      const { t, v } = head.samplesOf(s);
+      for (let i = 0; i < v.length; i++) if (isStaleBits(v, i)) stale++;
+      got.set(labelsToString(s.labels), { t: Array.from(t), stale });
     }
     expect(got.size).toBe(data.length);
     let staleTotal = 0;
@@ -323,7 +332,7 @@ describe('the head in a real process', () => {
       expect(await metric(fw.url, 'fleetwatch_promql_selects_total', 'source="head"')).toBe(1);
       expect(await metric(fw.url, 'fleetwatch_promql_selects_total', 'source="storage"')).toBeNaN();
       // older than the head: ClickHouse answers
-      expect(await count(fw.url, now - 3_600_000)).toBe(0);
+      expect(await count(fw.url, now - 3 * 3_600_000)).toBe(0);
       expect(await metric(fw.url, 'fleetwatch_promql_selects_total', 'source="storage"')).toBe(1);
     } finally {
       await fw.stop();

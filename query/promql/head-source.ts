@@ -8,7 +8,7 @@
 // head alone (`servesLocally`): the engine then skips pushdown, which would
 // read ClickHouse.
 import { sortLabels, type Labels } from '../../core/index.ts';
-import { lowerBound, upperBound, type Head, type HeadSeries } from '../../storage/index.ts';
+import type { Head, HeadSeries } from '../../storage/index.ts';
 import { tooManySeries } from './clickhouse-series.ts';
 import { isMultiTenant, pinnedMetricName, splitTenantMatchers, TENANT_LABEL, type TenantScope } from './clickhouse-sql.ts';
 import { tooManySamples } from './errors.ts';
@@ -52,20 +52,30 @@ export function createHeadSource(opts: HeadSourceOptions): HeadSource {
   const fromHead = (req: SelectRequest): SeriesSet[] => {
     const { tenants, matchers } = splitTenantMatchers(scope, req.matchers);
     const name = pinnedMetricName(matchers);
-    const out: SeriesSet[] = [];
+    const hits: { s: HeadSeries; labels: Labels; a: number; b: number }[] = [];
     let samples = 0;
     for (const tenant of tenants) {
       for (const s of head.series(tenant, name)) {
         const labels = labelsOf(s);
         if (!matchesAll(labels, matchers)) continue;
-        const a = lowerBound(s.t, s.start, s.end, req.startMs);
-        const b = upperBound(s.t, a, s.end, req.endMs);
+        const [a, b] = head.range(s, req.startMs, req.endMs);
         if (a === b) continue;
-        if (out.length >= opts.maxSeries) throw tooManySeries(opts.maxSeries);
+        if (hits.length >= opts.maxSeries) throw tooManySeries(opts.maxSeries);
         samples += b - a;
         if (samples > opts.maxSamples) throw tooManySamples();
-        out.push({ labels, timestampsMs: s.t.subarray(a, b), values: s.v.subarray(a, b) });
+        hits.push({ s, labels, a, b });
       }
+    }
+    // one copy for all series: later appends and evictions never touch what a query holds
+    const t = new Float64Array(samples);
+    const v = new Float64Array(samples);
+    const out: SeriesSet[] = [];
+    let at = 0;
+    for (const h of hits) {
+      const n = h.b - h.a;
+      head.copy(h.s, h.a, h.b, t, v, at);
+      out.push({ labels: h.labels, timestampsMs: t.subarray(at, at + n), values: v.subarray(at, at + n) });
+      at += n;
     }
     return out;
   };
