@@ -53,10 +53,14 @@ export interface HeadSeries {
   readonly tenant: string;
   readonly metricName: string;
   readonly labels: Labels;
+  readonly fpHi: number;
+  readonly fpLo: number;
   /** samples held */
   readonly count: number;
   /** for the query side: the labels with a tenant label, made once */
   tenantLabels: Labels | undefined;
+  /** for the query side: anything it derives from the series once */
+  slot: unknown;
 }
 
 export interface HeadOptions {
@@ -112,12 +116,15 @@ class Series implements HeadSeries {
   lastT = -Infinity;
   dead = false;
   tenantLabels: Labels | undefined = undefined;
+  slot: unknown = undefined;
   constructor(
     /** the pool its chunks come from (a series object is never shared between heads) */
     readonly pool: object,
     readonly tenant: string,
     readonly metricName: string,
     readonly labels: Labels,
+    readonly fpHi: number,
+    readonly fpLo: number,
   ) {}
 }
 
@@ -205,17 +212,17 @@ export class Head {
     for (const m of metrics.values()) yield* m.values();
   }
 
-  /** Logical indexes [from, to) of a series' samples with startMs <= t <= endMs. */
-  range(hs: HeadSeries, startMs: number, endMs: number): [number, number] {
-    const s = hs as Series;
-    const a = search(this.pool, s, startMs, false);
-    return [a, Math.max(a, search(this.pool, s, endMs, true))];
+  /** The first logical index of a series' samples with t >= ms (after: t > ms). */
+  indexOf(hs: HeadSeries, ms: number, after = false): number {
+    return search(this.pool, hs as Series, ms, after);
   }
 
-  /** Copies samples [from, to) of a series into t/v at `at` (value bits intact). */
-  copy(hs: HeadSeries, from: number, to: number, t: Float64Array, v: Float64Array, at: number): void {
+  /**
+   * Copies samples [from, to) of a series into t and w (the value bits as
+   * 32-bit halves, e.g. a Uint32Array over a Float64Array) at `at`.
+   */
+  copy(hs: HeadSeries, from: number, to: number, t: Float64Array, w: Uint32Array, at: number): void {
     const s = hs as Series;
-    const w = new Uint32Array(v.buffer, v.byteOffset, v.length * 2);
     let i = from;
     let k = at;
     while (i < to) {
@@ -223,12 +230,17 @@ export class Head {
       const c = s.chunks[s.first + (p >>> CHUNK_BITS)] as number;
       const pos = p & (CHUNK - 1);
       const n = Math.min(CHUNK - pos, to - i);
-      const base = ((c & (PAGE_CHUNKS - 1)) << CHUNK_BITS) + pos;
+      let base = ((c & (PAGE_CHUNKS - 1)) << CHUNK_BITS) + pos;
       const page = c >>> PAGE_CHUNK_BITS;
-      t.set((this.pool.t[page] as Float64Array).subarray(base, base + n), k);
-      w.set((this.pool.w[page] as Uint32Array).subarray(2 * base, 2 * (base + n)), 2 * k);
+      const pt = this.pool.t[page] as Float64Array;
+      const pw = this.pool.w[page] as Uint32Array;
+      // element loops: runs are at most 32 samples, shorter than a subarray's setup
+      for (const end = k + n; k < end; k++, base++) {
+        t[k] = pt[base] as number;
+        w[2 * k] = pw[2 * base] as number;
+        w[2 * k + 1] = pw[2 * base + 1] as number;
+      }
       i += n;
-      k += n;
     }
   }
 
@@ -236,7 +248,7 @@ export class Head {
   samplesOf(hs: HeadSeries): { t: Float64Array; v: Float64Array } {
     const t = new Float64Array(hs.count);
     const v = new Float64Array(hs.count);
-    this.copy(hs, 0, hs.count, t, v, 0);
+    this.copy(hs, 0, hs.count, t, new Uint32Array(v.buffer), 0);
     return { t, v };
   }
 
@@ -274,7 +286,7 @@ export class Head {
       const names: string[] = [];
       const values: string[] = [];
       r.stringMapInto(names, values);
-      const s = this.seriesByKey(tenant, metricName, `${hi}:${lo}`, () => sortedLabels(names, values));
+      const s = this.seriesByKey(tenant, metricName, hi, lo, () => sortedLabels(names, values));
       added += this.merge(s, t, v, lowerBound(t, 0, t.length, this.floor));
       if (s.count === 0) this.remove(s, `${hi}:${lo}`);
     }
@@ -366,19 +378,20 @@ export class Head {
   private seriesFor(tenant: string, ref: HeadSeriesRef): Series {
     const known = ref.head as Series | undefined;
     if (known !== undefined && !known.dead && known.tenant === tenant && known.pool === this.pool) return known;
-    const s = this.seriesByKey(tenant, ref.metricName, `${ref.fpHi}:${ref.fpLo}`, () => ref.labels);
+    const s = this.seriesByKey(tenant, ref.metricName, ref.fpHi, ref.fpLo, () => ref.labels);
     ref.head = s;
     return s;
   }
 
-  private seriesByKey(tenant: string, metricName: string, key: string, labels: () => Labels): Series {
+  private seriesByKey(tenant: string, metricName: string, fpHi: number, fpLo: number, labels: () => Labels): Series {
+    const key = `${fpHi}:${fpLo}`;
     let metrics = this.tenants.get(tenant);
     if (!metrics) this.tenants.set(tenant, (metrics = new Map()));
     let bucket = metrics.get(metricName);
     if (!bucket) metrics.set(metricName, (bucket = new Map()));
     let s = bucket.get(key);
     if (!s) {
-      s = new Series(this.pool, tenant, metricName, labels());
+      s = new Series(this.pool, tenant, metricName, labels(), fpHi, fpLo);
       bucket.set(key, s);
       this.seriesCount++;
     }

@@ -107,16 +107,17 @@ describe('Head', () => {
     const all = h.samplesOf(s);
     expect(Array.from(all.t)).toEqual(ts);
     expect(Array.from(all.v)).toEqual(ts.map((_, k) => k));
-    expect(h.range(s, 1050, 1300)).toEqual([1, 4]);
-    expect(h.range(s, 0, 999)).toEqual([0, 0]);
-    expect(h.range(s, 20_900, 1e9)).toEqual([199, 200]);
+    const range = (a: number, b: number): [number, number] => [h.indexOf(s, a), h.indexOf(s, b, true)];
+    expect(range(1050, 1300)).toEqual([1, 4]);
+    expect(range(0, 999)).toEqual([0, 0]);
+    expect(range(20_900, 1e9)).toEqual([199, 200]);
     // evict the first 70 (crosses two chunk edges); what remains is intact
     now = 100_000 + 8_000;
     h.evict();
     expect(h.stats().samples).toBe(130);
     const rest = h.samplesOf(s);
     expect(Array.from(rest.t)).toEqual(ts.slice(70));
-    expect(h.range(s, 8000, 8250)).toEqual([0, 3]);
+    expect(range(8000, 8250)).toEqual([0, 3]);
     // a copy handed out earlier stays what it was
     expect(Array.from(all.t.subarray(0, 3))).toEqual([1000, 1100, 1200]);
   });
@@ -236,14 +237,16 @@ describe('Head.warm and the head source', () => {
   it(`answers ${queries.length} corpus queries from the head exactly as ClickHouse and the evaluator do`, async () => {
     const memory = createMemorySource(data.map((s) => ({ labels: s.labels, timestampsMs: s.timestampsMs, values: s.values })));
     let served = 0;
+    let passed = 0;
     let compared = 0;
     for (const query of queries) {
       for (const range of [false, true]) {
         const ch = createClickHouseSource({ store, tenants: [TENANT] });
         const hs = createHeadSource({ head, inner: createClickHouseSource({ store, tenants: [TENANT] }), tenants: [TENANT], maxSeries: 1e6, maxSamples: 1e8 });
         const [want, got, ref0] = await Promise.all([run(ch, query, range), run(hs, query, range), run(memory, query, range)]);
-        expect(hs.stats.passedOn, query).toBe(0);
+        // selects and single steps come from the head; pushed-down grids (ranges, subqueries) from ClickHouse
         served += hs.stats.fromHead;
+        passed += hs.stats.passedOn;
         if (typeof want === 'string' || typeof got === 'string' || typeof ref0 === 'string') {
           // errors: the same error either way (a range query of a range vector, ...)
           expect(got, `${query} (range: ${range})`).toBe(want);
@@ -255,6 +258,7 @@ describe('Head.warm and the head source', () => {
       }
     }
     expect(served).toBeGreaterThan(queries.length);
+    expect(served).toBeGreaterThan(3 * passed);
     expect(compared).toBeGreaterThan(queries.length);
   }, 300_000);
 
@@ -279,8 +283,6 @@ describe('Head.warm and the head source', () => {
     expect(hs.stats).toEqual({ fromHead: 1, passedOn: 1 });
     expect(old.length).toBeGreaterThan(0);
     expect(recent.map((s) => labelsToString(s.labels)).sort()).toEqual(old.map((s) => labelsToString(s.labels)).sort());
-    expect(hs.servesLocally?.([req(head.coveredFromMs())])).toBe(true);
-    expect(hs.servesLocally?.([req(head.coveredFromMs()), req(head.coveredFromMs() - 1)])).toBe(false);
     const tight = createHeadSource({ head, inner: createClickHouseSource({ store, tenants: [TENANT] }), tenants: [TENANT], maxSeries: 2, maxSamples: 1e8 });
     await expect(tight.select(req(T1 - 600_000))).rejects.toMatchObject({ errorType: 'execution' });
     const few = createHeadSource({ head, inner: createClickHouseSource({ store, tenants: [TENANT] }), tenants: [TENANT], maxSeries: 1e6, maxSamples: 10 });

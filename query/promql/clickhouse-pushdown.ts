@@ -250,7 +250,42 @@ async function instantValues(plan: PushdownPlan, env: PushdownEnv, series: Serie
   const q = new SqlBuilder();
   const conds = [...seriesRestriction(q, series), ...sampleTimeConditions(q, plan.evalStartMs - plan.windowMs + 1, plan.evalEndMs)];
   if (plan.fn !== 'instant') conds.push(`reinterpretAsUInt64(value) != ${STALE_BITS_SQL}`);
-  const w = await windowSamples(q, env, series, conds, run);
+  return valuesOf(plan, series, await windowSamples(q, env, series, conds, run));
+}
+
+/** The samples a single-step plan reads, from wherever they are held (ClickHouse or the in-memory head). */
+export interface WindowReader {
+  /** the series the plan's matchers select, with samples in [startMs, endMs] */
+  lookup(matchers: readonly LabelMatcher[], startMs: number, endMs: number): SeriesLookup;
+  /** their samples in [startMs, endMs] (without staleness markers when dropStale) */
+  window(series: SeriesLookup, startMs: number, endMs: number, dropStale: boolean): WindowSamples;
+}
+
+/** The first timestamp a single-step plan reads, or null when the plan has more than one step. */
+export function singleStepStartMs(plan: PushdownPlan): number | null {
+  return plan.evalStepMs === 0 ? plan.evalStartMs - plan.windowMs + 1 : null;
+}
+
+/** Runs a single-step plan over a WindowReader: the same kernels and folds as over ClickHouse rows. */
+export function runSingleStep(plan: PushdownPlan, reader: WindowReader): PushdownResult {
+  const startMs = plan.evalStartMs - plan.windowMs + 1;
+  const series = reader.lookup(plan.matchers, startMs, plan.evalEndMs);
+  const iv = valuesOf(plan, series, reader.window(series, startMs, plan.evalEndMs, plan.fn !== 'instant'));
+  const out: Array<PushdownResult['series'][number]> = [];
+  const finish = finisher(plan, out);
+  if (!plan.agg) {
+    for (let i = 0; i < iv.series.length; i++) finish(resultLabels(plan, iv.series[i] as MatchedSeries), Float64Array.of(iv.values[i] as number), null);
+    return { series: out };
+  }
+  const { groups, groupOf } = grouper(plan);
+  const fold = new GroupFold(plan.agg.op, 1);
+  for (let i = 0; i < iv.series.length; i++) fold.addOne(groupOf(iv.series[i] as MatchedSeries), iv.values[i] as number);
+  fold.finish((g, vals, present) => finish(groups.sets[g] as Labels, vals, present));
+  return { series: out };
+}
+
+/** A single step's value per series: the range function's kernel over the window, or the latest sample. */
+function valuesOf(plan: PushdownPlan, series: SeriesLookup, w: WindowSamples): InstantValues {
   const kernel = plan.fn === 'instant' ? null : RANGE_KERNELS.get(plan.fn);
   if (plan.fn !== 'instant' && !kernel) throw new Error(`no kernel for ${plan.fn}`);
   const end = plan.evalEndMs;
@@ -467,18 +502,7 @@ export async function runPushdown(plan: PushdownPlan, env: PushdownEnv, run: (q:
   const series = await lookupSeries(env, plan.matchers, plan.evalStartMs - plan.windowMs + 1, plan.evalEndMs, run);
   if (series.series.length === 0) return { series: [] };
   const out: Array<PushdownResult['series'][number]> = [];
-  const finish = (labels: Labels, valsIn: Float64Array, presentIn: Uint8Array | null): void => {
-    let vals = valsIn;
-    let present = presentIn;
-    if (plan.pinnedAt) {
-      // @: the same value at every step.
-      if (present && !present[0]) return;
-      vals = new Float64Array(plan.n).fill(vals[0] as number);
-      present = null;
-    }
-    if (vals.length !== plan.n) throw new Error(`pushdown returned ${vals.length} steps for a grid of ${plan.n}`);
-    out.push({ labels, values: vals, present });
-  };
+  const finish = finisher(plan, out);
   const single = plan.evalStepMs === 0;
   if (!plan.agg) {
     if (single) {
@@ -488,27 +512,8 @@ export async function runPushdown(plan: PushdownPlan, env: PushdownEnv, run: (q:
     else for (const row of await gridRows(plan, env, series, run)) finish(resultLabels(plan, row.s), row.values, row.present);
     return { series: out };
   }
-  const { op, grouping, without } = plan.agg;
-  const groups = new LabelSetIndex();
-  const spec = `${plan.keepName ? 1 : 0}${without ? 'w' : 'b'}${grouping.join('\u0000')}`;
-  // A series' group label set is made once per grouping (look-ups are cached); within this
-  // query, equal sets are found by their interned key string.
-  const ids = new Map<string, number>();
-  const groupOf = (s: MatchedSeries): number => {
-    s.groups ??= new Map();
-    let g = s.groups.get(spec);
-    if (!g) {
-      const labels = groupingLabels(resultLabels(plan, s), grouping, without);
-      g = { labels, key: labels.names.map((n, i) => `${n}\u0000${labels.values[i]}`).join('\u0001') };
-      s.groups.set(spec, g);
-    }
-    let id = ids.get(g.key);
-    if (id === undefined) {
-      id = groups.idOf(g.labels);
-      ids.set(g.key, id);
-    }
-    return id;
-  };
+  const { op } = plan.agg;
+  const { groups, groupOf } = grouper(plan);
   if (single || series.series.length * plan.n <= env.smallAggregationPoints) {
     // Few points: per-series results folded here, as aggregate.ts folds them.
     const fold = new GroupFold(op, single ? 1 : plan.n);
@@ -534,6 +539,51 @@ export async function runPushdown(plan: PushdownPlan, env: PushdownEnv, run: (q:
     if (labels) finish(labels, vals, present);
   }
   return { series: out };
+}
+
+/** Collects a plan's output series on its grid; with @ the single value fills every step. */
+function finisher(plan: PushdownPlan, out: Array<PushdownResult['series'][number]>): (labels: Labels, vals: Float64Array, present: Uint8Array | null) => void {
+  return (labels, valsIn, presentIn) => {
+    let vals = valsIn;
+    let present = presentIn;
+    if (plan.pinnedAt) {
+      // @: the same value at every step.
+      if (present && !present[0]) return;
+      vals = new Float64Array(plan.n).fill(vals[0] as number);
+      present = null;
+    }
+    if (vals.length !== plan.n) throw new Error(`pushdown returned ${vals.length} steps for a grid of ${plan.n}`);
+    out.push({ labels, values: vals, present });
+  };
+}
+
+/**
+ * The group id of a series under a plan's aggregation. A series' group
+ * label set is made once per grouping (look-ups are cached, and so are the
+ * head's series); within this query, equal sets are found by their interned
+ * key string.
+ */
+function grouper(plan: PushdownPlan): { groups: LabelSetIndex; groupOf: (s: MatchedSeries) => number } {
+  const { grouping, without } = plan.agg as NonNullable<PushdownPlan['agg']>;
+  const groups = new LabelSetIndex();
+  const spec = `${plan.keepName ? 1 : 0}${without ? 'w' : 'b'}${grouping.join('\u0000')}`;
+  const ids = new Map<string, number>();
+  const groupOf = (s: MatchedSeries): number => {
+    s.groups ??= new Map();
+    let g = s.groups.get(spec);
+    if (!g) {
+      const labels = groupingLabels(resultLabels(plan, s), grouping, without);
+      g = { labels, key: labels.names.map((n, i) => `${n}\u0000${labels.values[i]}`).join('\u0001') };
+      s.groups.set(spec, g);
+    }
+    let id = ids.get(g.key);
+    if (id === undefined) {
+      id = groups.idOf(g.labels);
+      ids.set(g.key, id);
+    }
+    return id;
+  };
+  return { groups, groupOf };
 }
 
 // ---- range functions over a subquery of a pushed-down expression ----

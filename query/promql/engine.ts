@@ -118,8 +118,7 @@ async function execute(
   const aborted = (env: string): PromqlError => (signal?.aborted ? abortError('canceled', env) : abortError('timeout', env));
   try {
     ctx.checkAbort('query preparation');
-    const local = source.servesLocally?.(planSelects(expr, ctx, grid, pushed).map((p) => p.req)) ?? false;
-    if (source.pushdown && !local) await offerPushdown(source, expr, ctx, grid, combined, pushed);
+    if (source.pushdown) await offerPushdown(source, expr, ctx, grid, combined, pushed);
     const plan = planSelects(expr, ctx, grid, pushed);
     let samplesLoaded = 0;
     let seriesFetched = 0;

@@ -76,10 +76,4 @@ export interface PushdownResult {
 export interface SeriesSource {
   select(req: SelectRequest, signal?: AbortSignal): Promise<SeriesSet[]>;
   pushdown?(req: PushdownRequest, signal?: AbortSignal): Promise<PushdownResult | null>;
-  /**
-   * True when the source holds every sample these selects need in memory
-   * (the head): the engine then evaluates from selected samples and offers
-   * nothing for pushdown.
-   */
-  servesLocally?(reqs: readonly SelectRequest[]): boolean;
 }
