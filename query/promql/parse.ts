@@ -149,7 +149,32 @@ export function parseExpr(query: string): Expr {
   return r.expr;
 }
 
+/**
+ * Parsed queries by text. Dashboards, rules and health checks send the
+ * same texts over and over, and the API checks a query before the engine
+ * runs it; the AST is immutable (readonly throughout), so one parse serves
+ * every run. Only successful parses are kept; the least recently used go
+ * first.
+ */
+const PARSED = new Map<string, ParseResult>();
+const PARSED_MAX = 1000;
+
 export function parseQuery(query: string): ParseResult {
+  const hit = PARSED.get(query);
+  if (hit) {
+    PARSED.delete(query);
+    PARSED.set(query, hit);
+    return hit;
+  }
+  const r = parseUncached(query);
+  if (r.ok) {
+    if (PARSED.size >= PARSED_MAX) PARSED.delete(PARSED.keys().next().value as string);
+    PARSED.set(query, r);
+  }
+  return r;
+}
+
+function parseUncached(query: string): ParseResult {
   const errors: ParseError[] = [];
   const fail = (): ParseResult => {
     const first = errors[0] as ParseError;
