@@ -106,6 +106,31 @@ class Pool {
   }
 }
 
+/** One metric's series, with a label index built when a query first needs it (dropped when the set changes). */
+class Bucket {
+  readonly series = new Map<string, Series>();
+  byLabel: Map<string, Map<string, Series[]>> | null = null;
+
+  /** The series whose label `name` is `value` ("" never indexes: a missing label matches it). */
+  withLabel(name: string, value: string): readonly Series[] {
+    this.byLabel ??= new Map();
+    let idx = this.byLabel.get(name);
+    if (!idx) {
+      idx = new Map();
+      for (const s of this.series.values()) {
+        const i = s.labels.names.indexOf(name);
+        if (i < 0) continue;
+        const v = s.labels.values[i] as string;
+        let list = idx.get(v);
+        if (!list) idx.set(v, (list = []));
+        list.push(s);
+      }
+      this.byLabel.set(name, idx);
+    }
+    return idx.get(value) ?? [];
+  }
+}
+
 class Series implements HeadSeries {
   /** chunk ids in time order, from chunks[first] */
   chunks: number[] = [];
@@ -149,7 +174,7 @@ export class Head {
   private readonly now: () => number;
   private readonly pool = new Pool();
   /** tenant -> metric name -> series key -> series */
-  private readonly tenants = new Map<string, Map<string, Map<string, Series>>>();
+  private readonly tenants = new Map<string, Map<string, Bucket>>();
   private floor: number;
   private samples = 0;
   private seriesCount = 0;
@@ -206,10 +231,18 @@ export class Head {
     if (!metrics) return;
     if (metricName !== null) {
       const m = metrics.get(metricName);
-      if (m) yield* m.values();
+      if (m) yield* m.series.values();
       return;
     }
-    for (const m of metrics.values()) yield* m.values();
+    for (const m of metrics.values()) yield* m.series.values();
+  }
+
+  /**
+   * The series of a tenant's metric whose label `name` equals `value`
+   * (non-empty), from an index made on first use per metric and label.
+   */
+  seriesWithLabel(tenant: string, metricName: string, name: string, value: string): readonly HeadSeries[] {
+    return this.tenants.get(tenant)?.get(metricName)?.withLabel(name, value) ?? [];
   }
 
   /** The first logical index of a series' samples with t >= ms (after: t > ms). */
@@ -388,11 +421,12 @@ export class Head {
     let metrics = this.tenants.get(tenant);
     if (!metrics) this.tenants.set(tenant, (metrics = new Map()));
     let bucket = metrics.get(metricName);
-    if (!bucket) metrics.set(metricName, (bucket = new Map()));
-    let s = bucket.get(key);
+    if (!bucket) metrics.set(metricName, (bucket = new Bucket()));
+    let s = bucket.series.get(key);
     if (!s) {
       s = new Series(this.pool, tenant, metricName, labels(), fpHi, fpLo);
-      bucket.set(key, s);
+      bucket.series.set(key, s);
+      bucket.byLabel = null;
       this.seriesCount++;
     }
     return s;
@@ -403,10 +437,11 @@ export class Head {
     s.dead = true;
     const metrics = this.tenants.get(s.tenant);
     const bucket = metrics?.get(s.metricName);
-    if (bucket?.get(key) === s) {
-      bucket.delete(key);
+    if (bucket?.series.get(key) === s) {
+      bucket.series.delete(key);
+      bucket.byLabel = null;
       this.seriesCount--;
-      if (bucket.size === 0) metrics?.delete(s.metricName);
+      if (bucket.series.size === 0) metrics?.delete(s.metricName);
       if (metrics?.size === 0) this.tenants.delete(s.tenant);
     }
   }
@@ -417,7 +452,7 @@ export class Head {
     this.floor = cut;
     for (const metrics of [...this.tenants.values()]) {
       for (const bucket of [...metrics.values()]) {
-        for (const [key, s] of [...bucket]) {
+        for (const [key, s] of [...bucket.series]) {
           const n = search(this.pool, s, cut, false);
           if (n === 0) continue;
           this.samples -= n;

@@ -122,6 +122,22 @@ describe('Head', () => {
     expect(Array.from(all.t.subarray(0, 3))).toEqual([1000, 1100, 1200]);
   });
 
+  it('finds series by label through an index that follows new and dropped series', () => {
+    let now = 1_000_000;
+    const h = new Head({ windowMs: 100_000, maxSamples: 1000, now: () => now });
+    const names = (xs: readonly { labels: { values: readonly string[] } }[]): string[] => xs.map((x) => x.labels.values.join(',')).sort();
+    h.append('t', batch([a, b], [[0, 950_000, 1], [1, 990_000, 2]]));
+    expect(names(h.seriesWithLabel('t', 'up', 'job', 'a'))).toEqual(['up,a']);
+    const a2 = ref({ __name__: 'up', job: 'a', pod: 'x' });
+    h.append('t', batch([a2], [[0, 991_000, 3]]));
+    expect(names(h.seriesWithLabel('t', 'up', 'job', 'a'))).toEqual(['up,a', 'up,a,x']);
+    expect(h.seriesWithLabel('t', 'up', 'job', 'zzz')).toEqual([]);
+    expect(h.seriesWithLabel('t', 'load', 'job', 'a')).toEqual([]);
+    now += 60_000; // the first series' only sample falls out of the window
+    h.evict();
+    expect(names(h.seriesWithLabel('t', 'up', 'job', 'a'))).toEqual(['up,a,x']);
+  });
+
   it('raises the floor to stay within its sample budget', () => {
     const now = 1_000_000;
     const h = new Head({ windowMs: 1_000_000, maxSamples: 100, now: () => now });

@@ -70,8 +70,11 @@ export function createHeadSource(opts: HeadSourceOptions): HeadSource {
     const matchers = name === null ? split.matchers : split.matchers.filter((m) => !(m.name === METRIC_NAME && m.type === '='));
     const hits: Hit[] = [];
     let samples = 0;
+    // an equality on another label narrows the candidates through the head's label index
+    const eq = name === null ? undefined : matchers.find((m) => m.type === '=' && m.value !== '' && m.name !== TENANT_LABEL);
     for (const tenant of split.tenants) {
-      for (const s of head.series(tenant, name)) {
+      const candidates = eq && name !== null ? head.seriesWithLabel(tenant, name, eq.name, eq.value) : head.series(tenant, name);
+      for (const s of candidates) {
         const labels = multi ? (s.tenantLabels ??= sortLabels([...s.labels.names, TENANT_LABEL], [...s.labels.values, s.tenant])) : s.labels;
         if (matchers.length > 0 && !matchesAll(labels, matchers)) continue;
         const a = head.indexOf(s, startMs);
