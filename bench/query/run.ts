@@ -30,7 +30,9 @@ function argOf(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-const RUNS = Number(argOf('runs') ?? 15);
+const RUNS = Number(argOf('runs') ?? 25);
+/** rounds run first and not counted, for every target alike (JIT, page cache) */
+const WARMUP = 3;
 const KEEP = argOf('keep');
 const ONLY = argOf('only')?.split(',');
 const HEADERS = { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', 'x-prometheus-remote-write-version': '0.1.0' };
@@ -239,17 +241,23 @@ async function main(): Promise<void> {
     for (const q of qs) {
       const byTarget = new Map(targets.map((t) => [t.name, [] as number[]]));
       times.set(q.name, byTarget);
-      for (let i = 0; i < RUNS + 1; i++) {
-        // targets take turns; the first round warms up and is not counted
+      for (let i = 0; i < RUNS + WARMUP; i++) {
+        // targets take turns; the first rounds warm up and are not counted
         const order = i % 2 === 0 ? targets : [...targets].reverse();
         for (const t of order) {
           const { ms, body } = await timed(t.url, q);
           if (body.status !== 'success') throw new Error(`${t.name} ${q.name}: ${body.errorType}: ${body.error}`);
-          if (i > 0) (byTarget.get(t.name) as number[]).push(ms);
+          if (i >= WARMUP) (byTarget.get(t.name) as number[]).push(ms);
         }
       }
       const line = targets.map((t) => `${t.name} p50 ${percentile(byTarget.get(t.name) as number[], 50).toFixed(1)} ms`).join(', ');
       console.log(`${q.name}: ${line}`);
+    }
+    let headNote = 'fleetwatch not run';
+    if (fw) {
+      const m = await (await fetch(`${fw.url}/metrics`)).text();
+      const num = (re: RegExp): number => Number(re.exec(m)?.[1] ?? 0);
+      headNote = `here ${fmt.int(num(/^fleetwatch_head_samples\S* (\S+)$/m))} samples of ${fmt.int(num(/^fleetwatch_head_series\S* (\S+)$/m))} series; over the whole run ${fmt.int(num(/^fleetwatch_promql_selects_total\{[^}]*source="head"[^}]*\} (\S+)$/m))} reads answered from the head and ${fmt.int(num(/^fleetwatch_promql_selects_total\{[^}]*source="storage"[^}]*\} (\S+)$/m))} from ClickHouse`;
     }
     const rss = targets.map((t) => `${t.name} ${fmt.mib(peakRssBytes(t.pid))} MiB`).join(', ');
     const names = targets.map((t) => t.name);
@@ -261,7 +269,7 @@ async function main(): Promise<void> {
     const lines = [
       '## Query: PromQL (issue #4)',
       '',
-      `${machineLine()}. ${fmt.int(series.length)} series × 24 h at 15 s = ${fmt.int(series.length * STEPS)} samples (4,000 counters, 500 classic histograms × 10 buckets, 1,000 gauges; off-grid scrape offsets and jitter), the same data in each: fleetwatch (\`fleetwatch all\`, embedded chDB) and VictoriaMetrics through remote_write, Prometheus 2.42 backfilled with \`promtool tsdb create-blocks-from openmetrics\` before it starts; each process idle before measuring (merges/compactions done), VictoriaMetrics with \`-search.disableCache\`. Each query ${RUNS} times per target after one warm-up, targets taking turns, over HTTP on loopback (POST form, full JSON body read). Instant queries 30 s before the end of the data (off the sample grid). Peak RSS: ${rss}.`,
+      `${machineLine()}. ${fmt.int(series.length)} series × 24 h at 15 s = ${fmt.int(series.length * STEPS)} samples (4,000 counters, 500 classic histograms × 10 buckets, 1,000 gauges; off-grid scrape offsets and jitter), the same data in each: fleetwatch (\`fleetwatch all\`, embedded chDB) and VictoriaMetrics through remote_write, Prometheus 2.42 backfilled with \`promtool tsdb create-blocks-from openmetrics\` before it starts; each process idle before measuring (merges/compactions done), VictoriaMetrics with \`-search.disableCache\`. Each query ${RUNS} times per target after ${WARMUP} warm-up rounds, targets taking turns, over HTTP on loopback (POST form, full JSON body read). Instant queries 30 s before the end of the data (off the sample grid). Peak RSS: ${rss}.`,
       '',
       `| query | ${names.map((n) => `${n} p50 / p95 ms`).join(' | ')} | ${fwName && promName ? 'fleetwatch / Prometheus p50 | ' : ''}${fwName && vmName ? 'fleetwatch / VictoriaMetrics p50 | ' : ''}fleetwatch answer |`,
       `| --- | ${names.map(() => '---:').join(' | ')} | ${fwName && promName ? '---: | ' : ''}${fwName && vmName ? '---: | ' : ''}--- |`,
@@ -276,7 +284,7 @@ async function main(): Promise<void> {
       '',
       ...qs.map((q) => `- ${q.name}: \`${q.params['query']}\`${q.path === '/api/v1/query_range' ? ` (range ${((Number(q.params['end']) - Number(q.params['start'])) / 3600).toFixed(2)} h, step ${q.params['step']} s)` : ''}`),
       '',
-      'How fleetwatch answers these (docs/promql.md): series are looked up in `metrics_series` and the look-up is reused for `query.seriesCacheTtlMs` (5 s), so repeated runs skip it (a cold query pays ~5-12 ms more here); ranges run `timeSeriesRateToGrid` in ClickHouse and group there; a single evaluation step reads the window as plain rows and runs the evaluator\'s kernels in JS; the subquery\'s inner expression is computed in ClickHouse on the subquery grid. `metrics_samples` is sorted by (tenant, metric, hour, fingerprint, time), so recent data is the last hour of a metric. Every ClickHouse read through chDB costs ~3 ms however small, which is why the 25-series selector stays behind Prometheus\'s in-memory head (~1.6 ms for the whole request).',
+      `How fleetwatch answers these (docs/promql.md): the last \`query.headWindowMs\` (2 h) of samples are held in memory (the head, fed by ingest after each commit; ${headNote}), so a selector or a single evaluation step whose window lies in it never reads ClickHouse — the instant queries run the pushdown's kernels (rate, aggregations) over the head; grids (range queries, subqueries) run \`timeSeries*ToGrid\` in ClickHouse and group there. Older windows read ClickHouse: series looked up in \`metrics_series\` (reused for \`query.seriesCacheTtlMs\`, 5 s), samples from \`metrics_samples\`, sorted by (tenant, metric, hour, fingerprint, time). Every ClickHouse read through chDB costs ~3 ms however small.`,
     ];
     if (!ONLY) writeSection('query', lines.join('\n'));
     else console.log(lines.join('\n'));
