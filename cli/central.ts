@@ -146,7 +146,9 @@ export async function startCentral(config: Config, opts: CentralOptions): Promis
   });
 
   // taken before any module can write, so no commit escapes it (storage/head.ts)
-  const head = headEnabled(config) ? new Head({ windowMs: config.query.headWindowMs, maxSamples: config.query.headMaxSamples }) : undefined;
+  // never longer than metrics are kept: the head must not answer what retention dropped
+  const headWindowMs = config.retention.metrics > 0 ? Math.min(config.query.headWindowMs, config.retention.metrics) : config.query.headWindowMs;
+  const head = headEnabled(config) ? new Head({ windowMs: headWindowMs, maxSamples: config.query.headMaxSamples }) : undefined;
   let stopHead = (): void => undefined;
   let headStopped = false;
   if (head) {
