@@ -198,7 +198,7 @@ export function registerPrometheusApi(app: FastifyInstance, deps: PrometheusApiD
       noStepSubqueryIntervalMs: engine.options.noStepSubqueryIntervalMs,
       pushdown: deps.pushdown !== false && replicas.length === 0,
     });
-    const withHead = deps.head ? createHeadSource({ head: deps.head, inner: src, tenants: ctx.tenants, maxSeries: q.maxSeries, maxSamples: q.maxSamples, onSelect: (where) => selects.inc({ source: where }) }) : src;
+    const withHead = deps.head ? createHeadSource({ head: deps.head, inner: src, tenants: ctx.tenants, maxSeries: q.maxSeries, maxSamples: q.maxSamples, noStepSubqueryIntervalMs: engine.options.noStepSubqueryIntervalMs, onSelect: (where) => selects.inc({ source: where }) }) : src;
     return replicas.length ? createDedupSource(withHead, replicas) : withHead;
   };
 
