@@ -260,7 +260,7 @@ describe('Head.warm and the head source', () => {
         const ch = createClickHouseSource({ store, tenants: [TENANT] });
         const hs = createHeadSource({ head, inner: createClickHouseSource({ store, tenants: [TENANT] }), tenants: [TENANT], maxSeries: 1e6, maxSamples: 1e8 });
         const [want, got, ref0] = await Promise.all([run(ch, query, range), run(hs, query, range), run(memory, query, range)]);
-        // selects and single steps come from the head; grids the head holds are stepped by the evaluator
+        // selects and single steps come from the head; range grids from ClickHouse
         served += hs.stats.fromHead;
         passed += hs.stats.passedOn;
         if (typeof want === 'string' || typeof got === 'string' || typeof ref0 === 'string') {

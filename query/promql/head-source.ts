@@ -5,11 +5,13 @@
 //  - a pushed-down single evaluation step (rate, sum by (...) (rate), the
 //    instant selector, ...) whose window is: the same kernels and folds as
 //    over ClickHouse rows (clickhouse-pushdown.ts runSingleStep);
-//  - a pushdown over a grid of steps (range query, subquery) the head
-//    holds is declined, so the evaluator steps through head samples
-//    (measured: subquery 63 vs 108 ms, 1 h range at 15 s 112 vs 114 ms on
-//    bench/query's data); grids reaching past the head go to ClickHouse's
-//    timeSeries*ToGrid functions.
+//  - a subquery the head holds is declined, so the evaluator steps through
+//    head samples (bench/query: 53-63 ms against 107-108 ms in ClickHouse);
+//  - a range query's grid goes to ClickHouse's timeSeries*ToGrid functions
+//    even over recent data: stepping the evaluator through the head was
+//    no faster (1 h at 15 s: 112 vs 114 ms alone) and slower inside the
+//    benchmark's long-running process (174 vs 135 ms, the evaluator's
+//    allocations meeting a large heap).
 // Matching follows the ClickHouse source exactly (clickhouse-sql.ts): a
 // missing label is "", regexes are anchored RE2, and with several tenants
 // each series carries __tenant_id__.
@@ -199,14 +201,12 @@ export function createHeadSource(opts: HeadSourceOptions): HeadSource {
     ...src,
     pushdown: async (req, signal) => {
       const plan = planPushdown(req);
-      if (plan && covers(plan.evalStartMs - plan.windowMs + 1)) {
-        if (singleStepStartMs(plan) !== null) {
-          counted('head');
-          return runSingleStep(plan, reader);
-        }
-        // a grid over samples the head holds: the evaluator steps through them (measured faster than timeSeries*ToGrid)
-        return null;
+      const start = plan ? singleStepStartMs(plan) : null;
+      if (plan && start !== null && covers(start)) {
+        counted('head');
+        return runSingleStep(plan, reader);
       }
+      // a subquery over samples the head holds: the evaluator steps through them
       const sub = plan ? null : planSubqueryPushdown(req, opts.noStepSubqueryIntervalMs ?? DEFAULT_ENGINE_OPTIONS.noStepSubqueryIntervalMs);
       if (sub && covers(sub.inner.evalStartMs - sub.inner.windowMs + 1)) return null;
       const res = await innerPushdown(req, signal);

@@ -168,7 +168,7 @@ describe.skipIf(!hasPrometheus)(`PromQL conformance with Prometheus 2.42 (${hasP
     console.log(`from the head: ${lines[0]}`);
     expect(rate, lines.join('\n')).toBeGreaterThanOrEqual(MIN_PASS_RATE);
     expect(bugs.length, lines.join('\n')).toBeLessThanOrEqual(MAX_UNEXPLAINED);
-    // the head really answered: selects and single steps read memory; only what reaches past it reads ClickHouse
+    // the head really answered: selects and single steps read memory; range grids and what reaches past the head read ClickHouse
     const metrics = await (await fetch(`${f}/metrics`)).text();
     const count = (src: string): number => Number(new RegExp(`fleetwatch_promql_selects_total\\{[^}]*source="${src}"[^}]*\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
     expect(count('head')).toBeGreaterThan(CORPUS.length);
