@@ -3,18 +3,21 @@
 // turns true once storage answers and migrations are done.
 import type { FastifyInstance } from 'fastify';
 import { createHttpApp, createRegistry, gauge, splitHostPort, startSelfTracing, type Config, type MetricsRegistry } from '../core/index.ts';
-import { Head, createDeferredStore, instrumentStore, openStore, type Store } from '../storage/index.ts';
-import { createFleetService, createIngestService } from '../ingest/index.ts';
+import { Head, createDeferredStore, instrumentStore, openStore, withReadBarrier, type Store } from '../storage/index.ts';
+import { createFleetService, createIngestService, ingestLogEnabled, openIngestLogFromConfig, type IngestLog } from '../ingest/index.ts';
 import { registerLokiQueryApi, registerPrometheusApi } from '../query/index.ts';
 
 /** What a central module gets: configuration, storage, metrics. */
 export interface CentralDeps {
   readonly config: Config;
+  /** reads wait for writes the ingest log acknowledged (storage/read-barrier-store.ts) */
   readonly store: Store;
   readonly registry: MetricsRegistry;
   readonly app: FastifyInstance;
   /** the in-memory head of recent samples (query.head), when on */
   readonly head: Head | undefined;
+  /** central's ingest log (opening), when ingest.log is on */
+  readonly ingestLog: Promise<IngestLog> | undefined;
 }
 
 /** Whether this central keeps the in-memory head (query.head: auto = only with embedded chDB, the one writer of its data). */
@@ -131,8 +134,12 @@ export interface CentralOptions {
 export async function startCentral(config: Config, opts: CentralOptions): Promise<Central> {
   const registry = createRegistry(opts.role);
   const deferred = createDeferredStore(config.storage.database, config.storage.clickhouseUrl ? 'server' : 'embedded');
-  const store = instrumentStore(deferred, registry);
+  const rawStore = instrumentStore(deferred, registry);
   const app = createHttpApp({ logLevel: config.log.level, maxRequestBytes: config.limits.maxRequestBytes, registry, isReady: () => deferred.ready });
+  // acknowledged writes may wait in the ingest log: every read waits for them first
+  const ingestLog = ingestLogEnabled(config) ? openIngestLogFromConfig(config, rawStore, app.log, registry) : undefined;
+  ingestLog?.catch(() => undefined);
+  const store = ingestLog ? withReadBarrier(rawStore, async (signal) => (await ingestLog).barrier(signal)) : rawStore;
   const tracing = await startSelfTracing({ endpoint: config.telemetry.otlpEndpoint, serviceName: config.telemetry.serviceName, role: opts.role });
   tracing?.instrument(app);
 
@@ -159,7 +166,7 @@ export async function startCentral(config: Config, opts: CentralOptions): Promis
   }
 
   const modules = (opts.modules ?? CENTRAL_MODULES).map((f) => f());
-  for (const m of modules) await m.register({ config, store, registry, app, head });
+  for (const m of modules) await m.register({ config, store, registry, app, head, ingestLog });
 
   const { host, port } = splitHostPort(config.server.httpListen);
   await app.listen({ host, port });
@@ -171,7 +178,10 @@ export async function startCentral(config: Config, opts: CentralOptions): Promis
   const ready = (async () => {
     const real = await openStore(config);
     deferred.resolve(real);
-    if (head) void warmHead(head, real, app.log, () => headStopped);
+    // replays what an earlier run acknowledged but did not insert
+    (await ingestLog)?.start();
+    // through the read barrier: the head must not miss rows still in the log
+    if (head) void warmHead(head, store, app.log, () => headStopped);
     for (const m of modules) await m.start?.();
     app.log.info({ url: httpUrl, storage: real.kind, database: real.database }, 'fleetwatch is ready');
   })();
@@ -194,6 +204,8 @@ export async function startCentral(config: Config, opts: CentralOptions): Promis
       await closing;
       clearTimeout(grace);
       for (const m of [...modules].reverse()) await m.shutdown?.();
+      // acknowledged rows go to ClickHouse now if they can; what cannot stays logged for the next start
+      await (await ingestLog?.catch(() => undefined))?.close(Math.min(10_000, config.server.shutdownTimeoutMs / 2));
       await tracing?.shutdown().catch(() => undefined);
       await ready.catch(() => undefined);
       await store.close();

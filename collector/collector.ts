@@ -13,12 +13,11 @@ import { startCollectorGrpc, type CollectorGrpcReceiver } from './grpc-receiver.
 import { createCentralClient } from './central-client.ts';
 import { createStamper, externalLabelsFromConfig } from './external-labels.ts';
 import { createHeartbeat, type Heartbeat } from './heartbeat.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../core/index.ts';
 import { loadScrapeConfigFile } from './scrape/config.ts';
 import { registerTargetsApi, startScraping, type Scraping } from './scrape/scrape-manager.ts';
-import { openShipLog, type ShipLog } from './ship-log.ts';
 import { createShipper, type Shipper } from './shipper.ts';
-import { openWal, type FsyncPolicy, type Wal, type WalFullPolicy } from './wal.ts';
+import { openShipLog, openWal, type FsyncPolicy, type ShipLog, type Wal, type WalFullPolicy } from '../storage/index.ts';
 import { createWalSink } from './wal-sink.ts';
 
 export const COLLECTOR_VERSION: string = (JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../package.json'), 'utf8')) as { version: string }).version;

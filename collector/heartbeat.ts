@@ -3,7 +3,7 @@
 // its cluster registry (fleet_clusters), which health builds on: a cluster
 // whose heartbeats stop is Unknown, one whose queue grows is falling behind.
 import type { CentralClient } from './central-client.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../core/index.ts';
 
 export const HEARTBEAT_PATH = '/api/v1/fleet/heartbeat';
 

@@ -7,7 +7,7 @@
 //   collector.shipLingerMs for a fuller batch.
 // - Its id is "<wal id>-<epoch>-<first seq>-<last seq>", the epoch being the
 //   start time of the shipper run that formed it. The range and epoch are
-//   sealed in the ship checkpoint (ship-log.ts) before the first send, so
+//   sealed in the ship checkpoint (storage/wal-checkpoint.ts) before the first send, so
 //   after a crash the same records go out again under the same id; central
 //   remembers the ids it has stored (and inserts with the id as ClickHouse's
 //   deduplication token), so a resend is acknowledged without a second copy.
@@ -23,9 +23,8 @@
 import { counter, gauge, histogram, type MetricsRegistry } from '../core/index.ts';
 import { FLEET_BATCH_CONTENT_TYPE, FLEET_BATCH_MAGIC, snappyCompress } from '../protocols/index.ts';
 import { backoffMs, isRetryableStatus, type CentralClient } from './central-client.ts';
-import type { Logger } from './logger.ts';
-import type { ShipLog } from './ship-log.ts';
-import type { Wal, WalRead } from './wal.ts';
+import type { Logger } from '../core/index.ts';
+import type { ShipLog, Wal, WalRead } from '../storage/index.ts';
 
 export interface ShipperOptions {
   readonly wal: Wal;

@@ -9,7 +9,7 @@ import { counter, type MetricsRegistry } from '../core/index.ts';
 import type { Ingester } from '../ingest/index.ts';
 import { FLEET_RECORD_LOGS, FLEET_RECORD_METRICS, FLEET_RECORD_SPANS, encodeFleetLogs, encodeFleetMetrics, encodeFleetSpans } from '../protocols/index.ts';
 import type { Stamper } from './external-labels.ts';
-import type { Wal } from './wal.ts';
+import type { Wal } from '../storage/index.ts';
 
 export function createWalSink(opts: { wal: () => Promise<Wal>; stamper: Stamper; registry: MetricsRegistry }): Ingester {
   const received = counter(opts.registry, 'fleetwatch_collector_received_total', 'samples, log records and spans written to the WAL, by signal', ['signal']);

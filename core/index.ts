@@ -12,3 +12,5 @@ export { createRegistry, counter, gauge, histogram } from './metrics.ts';
 export type { MetricsRegistry } from './metrics.ts';
 export { createHttpApp, toFleetwatchError } from './http.ts';
 export { startSelfTracing } from './self-tracing.ts';
+export { silentLogger } from './logger.ts';
+export type { Logger } from './logger.ts';

@@ -1,10 +1,12 @@
-// ingest: central's write path (validation, limits, group-committed inserts)
+// ingest: central's write path (validation, limits, the ingest log or group-committed inserts)
 // and the HTTP/gRPC receivers that feed it.
 export { createIngester, ingesterOptionsFromConfig } from './ingester.ts';
 export type { Ingester, IngesterOptions, MetricsCommitted, WriteOutcome } from './ingester.ts';
 export { limitsFromConfig } from './limits.ts';
 export type { WriteLimits } from './limits.ts';
 export { SHAPES } from './row-encoders.ts';
+export { openIngestLog, openIngestLogFromConfig, ingestLogEnabled, INGEST_LOG_SHAPES } from './ingest-log.ts';
+export type { IngestLog, IngestLogOptions, IngestLogStats } from './ingest-log.ts';
 export { createIngestService } from './module.ts';
 export type { IngestService, IngestDeps } from './module.ts';
 export { registerHttpReceivers } from './http-receivers.ts';

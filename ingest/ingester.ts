@@ -1,5 +1,8 @@
-// The central write path: limits, then group-committed inserts per table. A
-// write resolves only once every row it carries is committed in ClickHouse.
+// The central write path: limits, then either central's ingest log (a write
+// resolves once its rows are fsynced there; ingest/ingest-log.ts fills
+// ClickHouse from it in large inserts) or, without the log, group-committed
+// inserts per table (a write resolves once its rows are committed in
+// ClickHouse).
 import type { Config } from '../core/index.ts';
 import { FleetwatchError } from '../core/index.ts';
 import { counter, gauge, type MetricsRegistry } from '../core/index.ts';
@@ -10,6 +13,7 @@ import { ProducerGate } from './producer-gate.ts';
 import { SeriesCache } from './series-cache.ts';
 import { SHAPES, encodeLogs, encodeMetrics, encodeSpans, markCommitted, type Chunk, type TableShape } from './row-encoders.ts';
 import { createLimitChecker, limitsFromConfig, type WriteLimits } from './limits.ts';
+import type { IngestLog } from './ingest-log.ts';
 
 export interface WriteOutcome {
   /** rows written */
@@ -50,6 +54,11 @@ export interface IngesterOptions {
    * were stored, as encodeMetrics read them. Must not throw.
    */
   readonly onMetricsCommitted?: MetricsCommitted;
+  /**
+   * Central's ingest log (opening): writes are acknowledged once logged
+   * instead of once inserted; "committed" above then means durable in the log.
+   */
+  readonly log?: Promise<IngestLog>;
 }
 
 export type MetricsCommitted = (tenant: string, batch: MetricsBatch, keep: Uint8Array | undefined, sampleKeep: Uint8Array | undefined) => void;
@@ -59,8 +68,8 @@ export function headFeed(head: Head | undefined): MetricsCommitted | undefined {
   return head ? (tenant, batch, keep, sampleKeep) => head.append(tenant, batch, keep, sampleKeep) : undefined;
 }
 
-export function ingesterOptionsFromConfig(config: Config, store: Store, registry: MetricsRegistry, onMetricsCommitted?: MetricsCommitted): IngesterOptions {
-  return { store, registry, limits: limitsFromConfig(config), maxPendingBytes: config.limits.maxPendingBytes, maxRowsPerInsert: config.ingest.maxBatchRows, ...(onMetricsCommitted ? { onMetricsCommitted } : {}) };
+export function ingesterOptionsFromConfig(config: Config, store: Store, registry: MetricsRegistry, onMetricsCommitted?: MetricsCommitted, log?: Promise<IngestLog>): IngesterOptions {
+  return { store, registry, limits: limitsFromConfig(config), maxPendingBytes: config.limits.maxPendingBytes, maxRowsPerInsert: config.ingest.maxBatchRows, ...(onMetricsCommitted ? { onMetricsCommitted } : {}), ...(log ? { log } : {}) };
 }
 
 export function createIngester(opts: IngesterOptions): Ingester {
@@ -70,7 +79,10 @@ export function createIngester(opts: IngesterOptions): Ingester {
   const rowsTotal = counter(opts.registry, 'fleetwatch_ingest_rows_total', 'rows committed to storage by table', ['table']);
   const rejectedTotal = counter(opts.registry, 'fleetwatch_ingest_rejected_total', 'samples, records or spans rejected by validation and limits', ['signal']);
   const insertsTotal = counter(opts.registry, 'fleetwatch_ingest_inserts_total', 'storage inserts by table and outcome', ['table', 'outcome']);
-  gauge(opts.registry, 'fleetwatch_ingest_pending_bytes', 'bytes waiting for storage', [], () => budget.bytes);
+  let openLog: IngestLog | undefined;
+  void opts.log?.then((l) => (openLog = l)).catch(() => undefined);
+  const logBytes = (): number => openLog?.stats().bytes ?? 0;
+  gauge(opts.registry, 'fleetwatch_ingest_pending_bytes', 'bytes waiting for storage (queued for an insert, or acknowledged in the ingest log)', [], () => budget.bytes + logBytes());
 
   const queue = (s: TableShape): TableQueue =>
     new TableQueue({
@@ -101,11 +113,31 @@ export function createIngester(opts: IngesterOptions): Ingester {
    * (overload) before any is queued: a request refused after some of its rows
    * were committed would store them twice once the client retries.
    */
-  const admit = (parts: readonly [TableQueue, Chunk][]): Promise<void>[] => {
+  const admit = (parts: readonly [TableQueue, Chunk][], tenant: string): Promise<void>[] => {
+    if (log) return [appendToLog(tenant, parts)];
     let bytes = 0;
     for (const [, c] of parts) if (c.rows > 0) bytes += c.data.length;
     if (bytes > 0 && !budget.tryTake(bytes)) throw new FleetwatchError('FW_ERR_INGEST_OVERLOADED', `more than ${budget.maxBytes} bytes are waiting for storage`);
     return parts.map(([queue, c]) => queue.write(c.data, c.rows, true));
+  };
+  const log = opts.log;
+  // the log is opening while the first requests may already arrive
+  log?.catch(() => undefined);
+  const shapeOf = new Map<TableQueue, TableShape>([
+    [q.series, SHAPES.series],
+    [q.samples, SHAPES.samples],
+    [q.exemplars, SHAPES.exemplars],
+    [q.metadata, SHAPES.metadata],
+    [q.streams, SHAPES.streams],
+    [q.logs, SHAPES.logs],
+    [q.spans, SHAPES.spans],
+  ]);
+  const appendToLog = async (tenant: string, parts: readonly [TableQueue, Chunk][]): Promise<void> => {
+    const l = await (log as Promise<IngestLog>);
+    await l.append(
+      tenant,
+      parts.map(([queue, c]) => [shapeOf.get(queue) as TableShape, c] as const),
+    );
   };
   const limits = createLimitChecker(opts.limits);
   const seriesCache = new SeriesCache(opts.seriesCacheEntries ?? 2_000_000);
@@ -113,7 +145,7 @@ export function createIngester(opts: IngesterOptions): Ingester {
 
   return {
     get pendingBytes() {
-      return budget.bytes;
+      return budget.bytes + logBytes();
     },
 
     produce: () => gate.enter(),
@@ -130,12 +162,15 @@ export function createIngester(opts: IngesterOptions): Ingester {
         chunks = encodeMetrics(tenant, batch, seriesCache, verdict.keep, verdict.sampleKeep, now());
         // series rows and samples go in parallel; the write is acknowledged only
         // when both are committed, and series keys are remembered only then
-        writes = admit([
-          [q.series, chunks.series],
-          [q.samples, chunks.samples],
-          [q.exemplars, chunks.exemplars],
-          [q.metadata, chunks.metadata],
-        ]);
+        writes = admit(
+          [
+            [q.series, chunks.series],
+            [q.samples, chunks.samples],
+            [q.exemplars, chunks.exemplars],
+            [q.metadata, chunks.metadata],
+          ],
+          tenant,
+        );
       } finally {
         produced?.();
       }
@@ -155,10 +190,13 @@ export function createIngester(opts: IngesterOptions): Ingester {
         const verdict = limits.checkLogs(batch, now());
         rejected = [...batch.rejected, ...verdict.rejected];
         chunks = encodeLogs(tenant, batch, streamCache, verdict.keep);
-        writes = admit([
-          [q.streams, chunks.streams],
-          [q.logs, chunks.logs],
-        ]);
+        writes = admit(
+          [
+            [q.streams, chunks.streams],
+            [q.logs, chunks.logs],
+          ],
+          tenant,
+        );
       } finally {
         produced?.();
       }
@@ -174,7 +212,7 @@ export function createIngester(opts: IngesterOptions): Ingester {
       let write: Promise<void>;
       try {
         chunk = encodeSpans(tenant, batch);
-        write = q.spans.write(chunk.data, chunk.rows);
+        write = log ? appendToLog(tenant, [[q.spans, chunk]]) : q.spans.write(chunk.data, chunk.rows);
       } finally {
         produced?.();
       }

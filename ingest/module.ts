@@ -6,6 +6,7 @@ import type { Head, Store } from '../storage/index.ts';
 import { createIngester, ingesterOptionsFromConfig, headFeed, type Ingester } from './ingester.ts';
 import { registerHttpReceivers } from './http-receivers.ts';
 import { startGrpcReceiver, type GrpcReceiver } from './grpc-receiver.ts';
+import type { IngestLog } from './ingest-log.ts';
 
 export interface IngestService {
   readonly ingester: Ingester;
@@ -24,11 +25,13 @@ export interface IngestDeps {
   readonly grpc?: boolean;
   /** the in-memory head of recent samples, fed with every committed metrics write */
   readonly head?: Head | undefined;
+  /** central's ingest log (opening), when ingest.log is on */
+  readonly ingestLog?: Promise<IngestLog> | undefined;
 }
 
 /** Registers the HTTP receivers now; the gRPC server starts with start(). */
 export function createIngestService(deps: IngestDeps): IngestService {
-  const ingester = createIngester(ingesterOptionsFromConfig(deps.config, deps.store, deps.registry, headFeed(deps.head)));
+  const ingester = createIngester(ingesterOptionsFromConfig(deps.config, deps.store, deps.registry, headFeed(deps.head), deps.ingestLog));
   registerHttpReceivers(deps.app, { config: deps.config, ingester });
   let grpc: GrpcReceiver | undefined;
   let stopped: Promise<void> | undefined;

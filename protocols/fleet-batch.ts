@@ -61,7 +61,13 @@ if (endianness() !== 'LE') throw new Error('the fleet batch format needs a littl
 export const FLEET_RECORD_METRICS = 1;
 export const FLEET_RECORD_LOGS = 2;
 export const FLEET_RECORD_SPANS = 3;
-export type FleetRecordType = typeof FLEET_RECORD_METRICS | typeof FLEET_RECORD_LOGS | typeof FLEET_RECORD_SPANS;
+/**
+ * Central's own ingest log (ingest/ingest-log.ts): ClickHouse-ready RowBinary
+ * rows. Framed like the others so one WAL implementation serves both, but
+ * never valid in a batch a collector ships.
+ */
+export const FLEET_RECORD_ROWS = 4;
+export type FleetRecordType = typeof FLEET_RECORD_METRICS | typeof FLEET_RECORD_LOGS | typeof FLEET_RECORD_SPANS | typeof FLEET_RECORD_ROWS;
 
 const PAYLOAD_VERSION = 1;
 /** u32 length + u32 crc */
@@ -332,6 +338,18 @@ export type FleetFrameRead =
   /** `truncated`: the buffer ends inside the frame (a torn write); `corrupt`: bad length or checksum */
   | { readonly ok: false; readonly reason: 'truncated' | 'corrupt'; readonly message: string };
 
+/**
+ * The payload of one whole frame already checked (readFleetFrame or a WAL
+ * read did): no second CRC pass.
+ */
+export function fleetFramePayload(frame: Uint8Array): Uint8Array {
+  const b = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
+  const bodyLen = b.readUInt32LE(0);
+  if (FLEET_FRAME_HEADER_BYTES + bodyLen !== b.length) throw new RangeError(`a frame of ${b.length} bytes says its body has ${bodyLen}`);
+  const tenantLen = b.readUInt16LE(FLEET_FRAME_HEADER_BYTES + 2);
+  return frame.subarray(FLEET_FRAME_HEADER_BYTES + BODY_FIXED_BYTES + tenantLen);
+}
+
 /** Reads the frame at `off` (callers stop at the buffer's end), checking its CRC. */
 export function readFleetFrame(buf: Uint8Array, off: number, end = buf.length): FleetFrameRead {
   if (end - off < FLEET_FRAME_HEADER_BYTES) return { ok: false, reason: 'truncated', message: `${end - off} bytes left, less than a frame header` };
@@ -347,7 +365,7 @@ export function readFleetFrame(buf: Uint8Array, off: number, end = buf.length): 
   const version = b[bodyStart + 1] as number;
   const tenantLen = b.readUInt16LE(bodyStart + 2);
   if (version !== PAYLOAD_VERSION) return { ok: false, reason: 'corrupt', message: `unknown payload version ${version}` };
-  if (type < FLEET_RECORD_METRICS || type > FLEET_RECORD_SPANS) return { ok: false, reason: 'corrupt', message: `unknown record type ${type}` };
+  if (type < FLEET_RECORD_METRICS || type > FLEET_RECORD_ROWS) return { ok: false, reason: 'corrupt', message: `unknown record type ${type}` };
   if (BODY_FIXED_BYTES + tenantLen > bodyLen) return { ok: false, reason: 'corrupt', message: 'tenant runs past the frame' };
   const seq = b.readUInt32LE(bodyStart + 4) + b.readUInt32LE(bodyStart + 8) * 4294967296;
   const appendedMs = b.readDoubleLE(bodyStart + 12);
@@ -562,6 +580,7 @@ function decodeSpansPayload(r: ProtobufReader, opts: FleetDecodeOptions): SpansB
 
 /** Decodes one frame's payload into its typed batch. */
 export function decodeFleetFrame(buf: Uint8Array, frame: FleetFrame, opts: FleetDecodeOptions = {}): MetricsBatch | LogsBatch | SpansBatch {
+  if (frame.type === FLEET_RECORD_ROWS) bad(`record ${frame.seq} is of central's own ingest log (type ${frame.type}), not something a collector ships`);
   const r = new ProtobufReader(buf, frame.payloadStart, frame.end);
   const out = frame.type === FLEET_RECORD_METRICS ? decodeMetricsPayload(r, opts) : frame.type === FLEET_RECORD_LOGS ? decodeLogsPayload(r, opts) : decodeSpansPayload(r, opts);
   if (r.pos !== frame.end) bad(`record ${frame.seq} has ${frame.end - r.pos} trailing bytes`);

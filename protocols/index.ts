@@ -76,6 +76,7 @@ export {
   FLEET_RECORD_LOGS,
   FLEET_RECORD_METRICS,
   FLEET_RECORD_SPANS,
+  FLEET_RECORD_ROWS,
   decodeFleetBatch,
   decodeFleetFrame,
   encodeFleetFrame,
@@ -87,5 +88,6 @@ export {
   mergeLogs,
   mergeMetrics,
   readFleetFrame,
+  fleetFramePayload,
 } from './fleet-batch.ts';
 export type { FleetBatchContent, FleetDecodeOptions, FleetFrame, FleetFrameRead, FleetRecordType, FleetTenantContent } from './fleet-batch.ts';

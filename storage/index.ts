@@ -17,6 +17,8 @@ export { openEmbedded } from './chdb-store.ts';
 export { openServer } from './server-store.ts';
 export { instrumentStore } from './instrumented-store.ts';
 export { createDeferredStore } from './deferred-store.ts';
+export { withReadBarrier } from './read-barrier-store.ts';
+export type { ReadBarrier } from './read-barrier-store.ts';
 export type { DeferredStore } from './deferred-store.ts';
 
 export function retentionFromConfig(config: Config): Retention {
@@ -42,5 +44,9 @@ export async function openStore(config: Config): Promise<Store> {
   await applyRetention(store, retention, cluster);
   return store;
 }
+export { openWal } from './wal.ts';
+export type { Wal, WalOptions, WalRead, WalStats, FsyncPolicy, WalFullPolicy } from './wal.ts';
+export { openShipLog } from './wal-checkpoint.ts';
+export type { ShipLog, SealedBatch } from './wal-checkpoint.ts';
 export { Head } from './head.ts';
 export type { HeadBatch, HeadSeries, HeadSeriesRef, HeadOptions, HeadStats } from './head.ts';

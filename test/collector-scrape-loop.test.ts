@@ -6,7 +6,7 @@ import http from 'node:http';
 import { ScrapeLoop } from '../collector/scrape/scrape-loop.ts';
 import { parseScrapeConfigs } from '../collector/scrape/config.ts';
 import { targetsFromGroup } from '../collector/scrape/target.ts';
-import { silentLogger } from '../collector/logger.ts';
+import { silentLogger } from '../core/index.ts';
 import { isStaleNaN, type MetricsBatch } from '../protocols/index.ts';
 import { labelsToRecord } from '../core/index.ts';
 import type { Ingester } from '../ingest/index.ts';

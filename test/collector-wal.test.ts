@@ -4,10 +4,10 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, readdirSync, statSync, truncateSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { openWal, openShipLog, type Wal, type WalOptions } from '../collector/index.ts';
+import { openWal, openShipLog, type Wal, type WalOptions } from '../storage/index.ts';
 import { FLEET_RECORD_METRICS, readFleetFrame } from '../protocols/index.ts';
 import { isFleetwatchError } from '../core/index.ts';
-import type { Logger } from '../collector/logger.ts';
+import type { Logger } from '../core/index.ts';
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'fw-wal-'));
 

@@ -18,7 +18,7 @@
 import { counter, type MetricsRegistry } from '../../core/index.ts';
 import type { Ingester } from '../../ingest/index.ts';
 import { makeSeries, staleNaN, type Exemplar, type MetricMetadata, type SeriesRef } from '../../protocols/index.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../../core/index.ts';
 import type { ScrapeConfig } from './config.ts';
 import { SCRAPE_ACCEPT, formatOf, parseExposition, parseSeriesLabels, type ExpositionFormat } from './exposition.ts';
 import { relabel } from './relabel.ts';

@@ -15,7 +15,7 @@ import { parse as parseYaml } from 'yaml';
 import type { FastifyInstance } from 'fastify';
 import { gauge, type MetricsRegistry } from '../../core/index.ts';
 import type { Ingester } from '../../ingest/index.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../../core/index.ts';
 import { parseTargetGroups, type FileSdConfig, type ScrapeConfig, type TargetGroup } from './config.ts';
 import { ScrapeLoop } from './scrape-loop.ts';
 import { formatPromDuration, targetsFromGroup } from './target.ts';

@@ -1,6 +1,9 @@
-// The shipper's checkpoint: which WAL ranges were sealed into batches and
-// which of those central acknowledged, so a restart resumes where shipping
-// stopped and re-sends exactly the batches it sent before.
+// A WAL's delivery checkpoint: which WAL ranges were sealed into batches and
+// which of those were acknowledged downstream, so a restart resumes where
+// delivery stopped and re-sends exactly the batches it sent before. The
+// collector's shipper keeps one (downstream = central); central's ingest log
+// keeps one (downstream = ClickHouse, the batch id its insert deduplication
+// token). The comments below speak of the shipper.
 //
 // Why seal: a batch's id is its WAL range (wal id, first and last sequence
 // number) and central deduplicates by id. If a restart regrouped records
@@ -19,7 +22,7 @@ import { open, readFile, rename, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { FsyncPolicy } from './wal.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../core/index.ts';
 
 export interface SealedBatch {
   readonly firstSeq: number;
@@ -58,8 +61,8 @@ function entry(kind: number, first: number, last: number, epoch = 0): Buffer {
   return b;
 }
 
-export async function openShipLog(opts: { dir: string; fsync: FsyncPolicy; log: Logger }): Promise<ShipLog> {
-  const file = path.join(opts.dir, 'shipped.log');
+export async function openShipLog(opts: { dir: string; fsync: FsyncPolicy; log: Logger; file?: string }): Promise<ShipLog> {
+  const file = path.join(opts.dir, opts.file ?? 'shipped.log');
   let buf: Buffer = Buffer.alloc(0);
   try {
     buf = await readFile(file);

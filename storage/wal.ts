@@ -1,5 +1,8 @@
-// The collector's write-ahead log: what clients sent, durable before they are
-// acknowledged, kept until central has it.
+// A write-ahead log: what clients sent, durable before they are acknowledged,
+// kept until it is delivered downstream. The collector's WAL is kept until
+// central has it (the shipper); central's ingest log (ingest/ingest-log.ts)
+// until ClickHouse has it. The comments below speak of the collector; central
+// uses the same machinery with fsync=always.
 //
 // Layout: a directory of segment files named by the sequence number of their
 // first record (20 digits, so names sort in order), each an 8-byte magic
@@ -36,9 +39,8 @@
 import { mkdir, open, readdir, readFile, rename, truncate, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { FleetwatchError, counter, gauge, histogram, type MetricsRegistry } from '../core/index.ts';
+import { FleetwatchError, counter, gauge, histogram, type Logger, type MetricsRegistry } from '../core/index.ts';
 import { encodeFleetFrameHeader, readFleetFrame, type FleetRecordType } from '../protocols/index.ts';
-import type { Logger } from './logger.ts';
 
 export type FsyncPolicy = 'always' | 'batch' | 'never';
 export type WalFullPolicy = 'backpressure' | 'drop-oldest';
@@ -60,6 +62,11 @@ export interface WalOptions {
   /** never hand out a sequence number below this (the checkpoint's highest + 1) */
   readonly minNextSeq?: number;
   readonly now?: () => number;
+  /** metric name prefix (default fleetwatch_collector_wal) */
+  readonly metricPrefix?: string;
+  /** who owns the log and where its records go, for error texts (default: the collector, central) */
+  readonly owner?: string;
+  readonly downstream?: string;
 }
 
 /** Frames read back for shipping: raw bytes, CRCs checked. */
@@ -207,21 +214,22 @@ class FileWal implements Wal {
     this.segmentBytes = Math.max(4096, Math.min(opts.segmentBytes, Math.floor(opts.maxBytes / 4)));
     this.now = opts.now ?? Date.now;
     const r = opts.registry;
+    const pre = opts.metricPrefix ?? 'fleetwatch_collector_wal';
     this.m = r
       ? {
-          appends: counter(r, 'fleetwatch_collector_wal_appends_total', 'WAL appends by outcome (ok, full, too_large, error)', ['outcome']),
-          appendedBytes: counter(r, 'fleetwatch_collector_wal_appended_bytes_total', 'bytes appended to the WAL'),
-          dropped: counter(r, 'fleetwatch_collector_wal_dropped_records_total', 'unshipped records deleted by the drop-oldest policy (a batch already in flight is still delivered)'),
-          corrupt: counter(r, 'fleetwatch_collector_wal_corrupt_bytes_total', 'bytes skipped as torn or corrupt (replay and read-back)'),
-          fsync: histogram(r, 'fleetwatch_collector_wal_fsync_duration_seconds', 'WAL fdatasync latency', [], [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5]),
+          appends: counter(r, `${pre}_appends_total`, 'WAL appends by outcome (ok, full, too_large, error)', ['outcome']),
+          appendedBytes: counter(r, `${pre}_appended_bytes_total`, 'bytes appended to the WAL'),
+          dropped: counter(r, `${pre}_dropped_records_total`, 'unshipped records deleted by the drop-oldest policy (a batch already in flight is still delivered)'),
+          corrupt: counter(r, `${pre}_corrupt_bytes_total`, 'bytes skipped as torn or corrupt (replay and read-back)'),
+          fsync: histogram(r, `${pre}_fsync_duration_seconds`, 'WAL fdatasync latency', [], [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5]),
         }
       : undefined;
     if (r) {
-      gauge(r, 'fleetwatch_collector_wal_bytes', 'bytes in WAL segment files', [], () => this.totalBytes);
-      gauge(r, 'fleetwatch_collector_wal_segments', 'WAL segment files', [], () => this.segments.length);
-      gauge(r, 'fleetwatch_collector_wal_records', 'WAL records not yet shipped', [], () => this.stats().records);
-      gauge(r, 'fleetwatch_collector_wal_unshipped_bytes', 'bytes of WAL records not yet shipped', [], () => this.stats().unreleasedBytes);
-      gauge(r, 'fleetwatch_collector_wal_max_bytes', 'WAL size cap', [], () => this.opts.maxBytes);
+      gauge(r, `${pre}_bytes`, 'bytes in WAL segment files', [], () => this.totalBytes);
+      gauge(r, `${pre}_segments`, 'WAL segment files', [], () => this.segments.length);
+      gauge(r, `${pre}_records`, 'WAL records not yet shipped', [], () => this.stats().records);
+      gauge(r, `${pre}_unshipped_bytes`, 'bytes of WAL records not yet shipped', [], () => this.stats().unreleasedBytes);
+      gauge(r, `${pre}_max_bytes`, 'WAL size cap', [], () => this.opts.maxBytes);
     }
   }
 
@@ -313,19 +321,19 @@ class FileWal implements Wal {
   // --- appends ---------------------------------------------------------------
 
   append(type: FleetRecordType, tenant: string, payload: Uint8Array): Promise<number> {
-    if (this.closed) return Promise.reject(new FleetwatchError('FW_ERR_WAL_IO', 'the collector is shutting down'));
+    if (this.closed) return Promise.reject(new FleetwatchError('FW_ERR_WAL_IO', `${this.opts.owner ?? 'the collector'} is shutting down`));
     const size = frameSize(tenant, payload);
     if (size - payload.length > 1024) return Promise.reject(new FleetwatchError('FW_ERR_TENANT_INVALID', 'tenant id too long'));
     const maxRecord = Math.min(this.opts.maxBytes / 2, this.opts.maxRecordBytes ?? Infinity);
     if (size > maxRecord) {
       this.m?.appends.inc({ outcome: 'too_large' });
-      return Promise.reject(new FleetwatchError('FW_ERR_INGEST_TOO_LARGE', `one request makes a record of ${size} bytes, more than ${maxRecord} (half the WAL cap, or what central takes in one request); send smaller requests`));
+      return Promise.reject(new FleetwatchError('FW_ERR_INGEST_TOO_LARGE', `one request makes a record of ${size} bytes, more than ${maxRecord} (half the WAL cap, or what ${this.opts.downstream ?? 'central'} takes in one request); send smaller requests`));
     }
     if (this.totalBytes + this.pendingBytes + size > this.opts.maxBytes) {
       if (this.opts.fullPolicy === 'drop-oldest') this.dropOldest(size);
       if (this.totalBytes + this.pendingBytes + size > this.opts.maxBytes) {
         this.m?.appends.inc({ outcome: 'full' });
-        return Promise.reject(new FleetwatchError('FW_ERR_WAL_FULL', `${this.totalBytes + this.pendingBytes} of ${this.opts.maxBytes} bytes used while central is behind`));
+        return Promise.reject(new FleetwatchError('FW_ERR_WAL_FULL', `${this.totalBytes + this.pendingBytes} of ${this.opts.maxBytes} bytes used while ${this.opts.downstream ?? 'central'} is behind`));
       }
     }
     this.pendingBytes += size;
