@@ -29,7 +29,7 @@ const STEP_MS = 15_000;
 
 interface Target {
   readonly name: string;
-  start(): Promise<{ url: string; pid: number; dataDir: string; stop(): Promise<unknown>; diskBytes(): Promise<number> }>;
+  start(): Promise<{ url: string; pid: number; dataDir: string; stop(): Promise<unknown>; diskBytes(): Promise<number>; settle?(): Promise<void> }>;
 }
 
 /** 8 labels per series, realistic shapes; half counters, half noisy gauges. */
@@ -92,10 +92,13 @@ const targets: Target[] = [
         url: `${fw.url}/api/v1/write`,
         pid: fw.child.pid as number,
         dataDir,
+        // reads wait for the ingest log to reach ClickHouse: this answers once every acknowledged sample is there
+        settle: async () => void (await fetch(`${fw.url}/api/v1/status/storage`)).arrayBuffer(),
         stop: async () => {
           const m = await (await fetch(`${fw.url}/metrics`)).text();
           const pick = (re: RegExp) => [...m.matchAll(re)].map((x) => Number(x[1])).reduce((a, b) => a + b, 0);
-          const inserts = pick(/^fleetwatch_ingest_inserts_total\{table="metrics_samples",outcome="ok"[^}]*\} (\S+)$/gm);
+          // group-committed inserts, or (with the ingest log) the log's inserts
+          const inserts = pick(/^fleetwatch_ingest_(?:log_)?inserts_total\{table="metrics_samples",outcome="ok"[^}]*\} (\S+)$/gm);
           const insertSecs = pick(/^fleetwatch_storage_operation_duration_seconds_sum\{[^}]*op="insert"[^}]*\} (\S+)$/gm);
           console.log(`  fleetwatch: ${inserts} sample inserts (avg ${Math.round(samplesTotal / Math.max(1, inserts))} rows), ${insertSecs.toFixed(2)} s in storage inserts`);
           return fw.stop();
@@ -160,14 +163,18 @@ async function main(): Promise<void> {
       try {
         const cpu0 = cpuSeconds(s.pid);
         const r = await sendAll(s.url, lanes, HEADERS);
+        const t1 = performance.now();
+        await s.settle?.();
+        const settleMs = performance.now() - t1;
         const cpu = cpuSeconds(s.pid) - cpu0;
         const rate = (samples / r.elapsedMs) * 1000;
+        const stored = s.settle ? (samples / (r.elapsedMs + settleMs)) * 1000 : undefined;
         const rss = peakRssBytes(s.pid);
         const disk = await s.diskBytes();
         const note = r.failures ? `${r.failures} failed: ${r.firstError}` : r.retries ? `${r.retries} retries` : '';
-        console.log(`round ${round + 1} ${t.name}: ${fmt.int(rate)} samples/s, ${cpu.toFixed(1)} CPU-s in ${(r.elapsedMs / 1000).toFixed(1)} s, peak RSS ${fmt.mib(rss)} MiB, ${(disk / samples).toFixed(2)} bytes/sample ${note}`);
+        console.log(`round ${round + 1} ${t.name}: ${fmt.int(rate)} samples/s${stored ? ` (${fmt.int(stored)}/s until all in ClickHouse)` : ''}, ${cpu.toFixed(1)} CPU-s in ${(r.elapsedMs / 1000).toFixed(1)} s, peak RSS ${fmt.mib(rss)} MiB, ${(disk / samples).toFixed(2)} bytes/sample ${note}`);
         const list = runs.get(t.name) ?? [];
-        list.push({ name: t.name, rate, rss, disk, cpu, note });
+        list.push({ name: t.name, rate, rss, disk, cpu, note: [note, stored ? `${fmt.int(stored)} samples/s counting until the last acknowledged sample was in ClickHouse (+${(settleMs / 1000).toFixed(2)} s)` : ''].filter(Boolean).join('; ') });
         runs.set(t.name, list);
       } finally {
         await s.stop();
@@ -185,7 +192,7 @@ async function main(): Promise<void> {
   const lines = [
     '## Ingest: Prometheus remote_write (issue #3)',
     '',
-    `${machineLine()}. ${fmt.int(SERIES)} series × ${STEPS} steps = ${fmt.int(samples)} samples, 8 labels per series, ${PER_REQUEST} samples per request, ${SENDERS} concurrent senders, each series in time order; pre-encoded snappy remote_write 1.0 bodies; each target on a fresh data dir. Disk: fleetwatch = active ClickHouse parts of the metrics tables; Prometheus = TSDB dir (WAL + head chunks, no block is cut within 2 h); VictoriaMetrics = data dir after force_flush.`,
+    `${machineLine()}. ${fmt.int(SERIES)} series × ${STEPS} steps = ${fmt.int(samples)} samples, 8 labels per series, ${PER_REQUEST} samples per request, ${SENDERS} concurrent senders, each series in time order; pre-encoded snappy remote_write 1.0 bodies; each target on a fresh data dir. samples/s counts until the last request was answered: each target answers once the samples are in its write-ahead log (fleetwatch: its ingest log, fdatasynced; Prometheus: its WAL, written without fsync) or, for VictoriaMetrics, in its in-memory buffers. fleetwatch's notes add the time until the last sample was in ClickHouse. CPU-s: the target process, from its first request until then. Disk: fleetwatch = active ClickHouse parts of the metrics tables; Prometheus = TSDB dir (WAL + head chunks, no block is cut within 2 h); VictoriaMetrics = data dir after force_flush.`,
     '',
     `Each target ran ${ROUNDS} times, interleaved; the table shows each one's median round (by samples/s).`,
     '',
