@@ -53,7 +53,7 @@ export const CONFIG_SCHEMA = {
   'ingest.maxBatchRows': { kind: 'int', default: 500_000, min: 1, doc: 'rows per storage insert' },
   'ingest.maxCollectorBatches': { kind: 'int', default: 4, min: 1, doc: 'collector batches central writes at once; more are answered 429' },
   'ingest.log': { kind: 'string', default: 'auto', enum: ['auto', 'on', 'off'], doc: 'acknowledge remote_write, OTLP and Loki writes once fsynced in a local ingest log under --data-dir and fill ClickHouse from it in large inserts (reads wait for what was acknowledged before them); off = acknowledge once inserted. auto = on with embedded chDB, off with a ClickHouse server (central stays stateless)' },
-  'ingest.logFlushBytes': { kind: 'bytes', default: 16 * 1024 * 1024, doc: 'the ingest log inserts into ClickHouse once this many bytes wait' },
+  'ingest.logFlushBytes': { kind: 'bytes', default: 64 * 1024 * 1024, doc: 'the ingest log inserts into ClickHouse once this many bytes wait' },
   'ingest.logFlushMs': { kind: 'duration', default: 1_000, doc: '... or once its oldest record waited this long' },
   'ingest.logInsertBytes': { kind: 'bytes', default: 64 * 1024 * 1024, doc: 'most bytes of the ingest log one flush inserts' },
   'query.maxSamples': { kind: 'int', default: 50_000_000, min: 1, doc: 'samples one PromQL query may load' },
