@@ -204,7 +204,12 @@ class FileIngestLog implements IngestLog {
       off += 9 + c.data.length;
     }
     try {
-      await this.wal.append(FLEET_RECORD_ROWS, tenant, payload);
+      const seq = await this.wal.append(FLEET_RECORD_ROWS, tenant, payload);
+      // the flusher takes it from here instead of reading it back (while memory allows)
+      if (this.memBytes + payload.length <= this.memMax) {
+        this.mem.set(seq, payload);
+        this.memBytes += payload.length;
+      }
     } catch (e) {
       const fe = e instanceof FleetwatchError ? e : undefined;
       if (fe?.code === 'FW_ERR_WAL_FULL') throw new FleetwatchError('FW_ERR_INGEST_OVERLOADED', fe.message, { cause: e });
@@ -274,6 +279,13 @@ class FileIngestLog implements IngestLog {
     await this.checkpoint.close();
   }
 
+  /** payloads of records not yet inserted, by sequence number (replayed ones are read from the files) */
+  private readonly mem = new Map<number, Buffer>();
+  private memBytes = 0;
+  private get memMax(): number {
+    return Math.min(this.opts.maxPendingBytes, 256 * 1024 * 1024);
+  }
+
   /** set once close gave up waiting: the flusher stops between inserts */
   private stopped = false;
   /** cuts a backoff sleep short */
@@ -325,8 +337,8 @@ class FileIngestLog implements IngestLog {
     // ranges sealed by an earlier run go first, exactly as sealed
     for (const s of this.checkpoint.pending()) {
       if (this.stopped) return;
-      const r = await this.wal.readRange(s.firstSeq, s.lastSeq);
-      this.opts.log.info({ firstSeq: s.firstSeq, lastSeq: s.lastSeq, records: r.records }, 'ingest log: re-inserting a range an earlier run sealed (ClickHouse drops what it already has)');
+      const r = payloadsOf(await this.wal.readRange(s.firstSeq, s.lastSeq));
+      this.opts.log.info({ firstSeq: s.firstSeq, lastSeq: s.lastSeq, records: r.payloads.length }, 'ingest log: re-inserting a range an earlier run sealed (ClickHouse drops what it already has)');
       if (!(await this.deliver(r, s.epoch, 'replay'))) return;
     }
     for (;;) {
@@ -334,7 +346,11 @@ class FileIngestLog implements IngestLog {
       if (reason === 'none') return;
       // settleWaiters asks again if this range does not reach every waiting read
       if (reason === 'barrier') this.barrierWanted = false;
-      const r = await this.wal.read(this.flushed + 1, this.opts.maxInsertBytes);
+      let r = this.fromMemory(this.flushed + 1);
+      if (!r) {
+        const read = await this.wal.read(this.flushed + 1, this.opts.maxInsertBytes);
+        if (read) r = payloadsOf(read);
+      }
       if (!r) {
         // nothing readable past what is flushed although records wait: should not happen; do not spin
         await new Promise((res) => setTimeout(res, 50));
@@ -346,7 +362,24 @@ class FileIngestLog implements IngestLog {
   }
 
   /** Inserts one range until it is committed; false when close stopped it first. */
-  private async deliver(r: WalRead, epoch: number, reason: string): Promise<boolean> {
+  /** Records from `from` on held in memory, up to maxInsertBytes (at least one); undefined when `from` is not. */
+  private fromMemory(from: number): Range | undefined {
+    const first = this.mem.get(from);
+    if (!first) return undefined;
+    const payloads: Uint8Array[] = [first];
+    let bytes = first.length;
+    let last = from;
+    for (let seq = from + 1; seq <= this.wal.lastSeq; seq++) {
+      const p = this.mem.get(seq);
+      if (!p || bytes + p.length > this.opts.maxInsertBytes) break;
+      payloads.push(p);
+      bytes += p.length;
+      last = seq;
+    }
+    return { firstSeq: from, lastSeq: last, payloads };
+  }
+
+  private async deliver(r: Range, epoch: number, reason: string): Promise<boolean> {
     const tables = this.split(r);
     const token = `ingest/${this.wal.id}/${epoch}/${r.firstSeq}-${r.lastSeq}`;
     const end = this.m?.flushSeconds.startTimer();
@@ -354,13 +387,20 @@ class FileIngestLog implements IngestLog {
     const first = tables.filter((t) => t.shape.table === 'metrics_series' || t.shape.table === 'log_streams');
     const rest = tables.filter((t) => !first.includes(t));
     for (const group of [first, rest]) {
-      const ok = await Promise.all(group.map((t) => this.insertUntilDone(t.shape, t.data, t.rows, token)));
+      const ok = await Promise.all(group.map((t) => this.insertUntilDone(t.shape, t.parts, t.rows, token)));
       if (ok.includes(false)) return false;
     }
     end?.();
     this.m?.flushes.inc({ reason });
     await this.checkpoint.ack(r.firstSeq, r.lastSeq);
     this.flushed = Math.max(this.flushed, r.lastSeq);
+    for (let seq = r.firstSeq; seq <= r.lastSeq; seq++) {
+      const p = this.mem.get(seq);
+      if (p) {
+        this.memBytes -= p.length;
+        this.mem.delete(seq);
+      }
+    }
     await this.wal.release(r.lastSeq);
     this.settleWaiters();
     return true;
@@ -379,11 +419,10 @@ class FileIngestLog implements IngestLog {
     if (keep.length > 0) this.barrierWanted = true;
   }
 
-  /** Each table's rows of a range, concatenated in record order. */
-  private split(r: WalRead): { shape: TableShape; data: Uint8Array; rows: number }[] {
-    const parts: { bufs: Uint8Array[]; bytes: number; rows: number }[] = this.opts.shapes.map(() => ({ bufs: [], bytes: 0, rows: 0 }));
-    for (const frame of r.chunks) {
-      const p = fleetFramePayload(frame);
+  /** Each table's rows of a range, as pieces in record order (the insert writes them without joining them). */
+  private split(r: Range): { shape: TableShape; parts: Uint8Array[]; rows: number }[] {
+    const parts: { bufs: Uint8Array[]; rows: number }[] = this.opts.shapes.map(() => ({ bufs: [], rows: 0 }));
+    for (const p of r.payloads) {
       const b = Buffer.from(p.buffer, p.byteOffset, p.byteLength);
       const n = b[0] as number;
       let off = 1;
@@ -394,19 +433,18 @@ class FileIngestLog implements IngestLog {
         const part = parts[idx];
         if (!part || off + 9 + len > b.length) throw new Error(`ingest log record is malformed (table index ${idx}, ${len} bytes at ${off} of ${b.length})`);
         part.bufs.push(b.subarray(off + 9, off + 9 + len));
-        part.bytes += len;
         part.rows += rows;
         off += 9 + len;
       }
     }
-    const out: { shape: TableShape; data: Uint8Array; rows: number }[] = [];
+    const out: { shape: TableShape; parts: Uint8Array[]; rows: number }[] = [];
     parts.forEach((p, i) => {
-      if (p.rows > 0) out.push({ shape: this.opts.shapes[i] as TableShape, data: p.bufs.length === 1 ? (p.bufs[0] as Uint8Array) : Buffer.concat(p.bufs, p.bytes), rows: p.rows });
+      if (p.rows > 0) out.push({ shape: this.opts.shapes[i] as TableShape, parts: p.bufs, rows: p.rows });
     });
     return out;
   }
 
-  private async insertUntilDone(shape: TableShape, data: Uint8Array, rows: number, token: string): Promise<boolean> {
+  private async insertUntilDone(shape: TableShape, data: readonly Uint8Array[], rows: number, token: string): Promise<boolean> {
     const min = this.opts.minBackoffMs ?? 100;
     const max = this.opts.maxBackoffMs ?? 10_000;
     for (let attempt = 0; ; attempt++) {
@@ -431,6 +469,17 @@ class FileIngestLog implements IngestLog {
       }
     }
   }
+}
+
+/** A run of records to insert: their payloads, in sequence order. */
+interface Range {
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  readonly payloads: readonly Uint8Array[];
+}
+
+function payloadsOf(r: WalRead): Range {
+  return { firstSeq: r.firstSeq, lastSeq: r.lastSeq, payloads: r.chunks.map(fleetFramePayload) };
 }
 
 /** The tables central's log carries; records name them by index here, so append only. */

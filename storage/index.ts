@@ -7,6 +7,7 @@ import { migrate, applyRetention } from './migrations.ts';
 import type { Retention } from './schema.ts';
 
 export type { Store, InsertBatch, QueryOptions, BinaryFormat } from './store.ts';
+export { rowBinaryParts, rowBinaryBytes } from './store.ts';
 export type { Sql } from './sql.ts';
 export type { Retention, TableDef } from './schema.ts';
 export { SqlBuilder, sql, ident } from './sql.ts';

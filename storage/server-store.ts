@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import { createClient, ClickHouseLogLevel, type ClickHouseClient } from '@clickhouse/client';
 import { FleetwatchError } from '../core/index.ts';
-import { withSettings, type BinaryFormat, type InsertBatch, type QueryOptions, type Store } from './store.ts';
+import { rowBinaryParts, withSettings, type BinaryFormat, type InsertBatch, type QueryOptions, type Store } from './store.ts';
 import { ident, type Sql } from './sql.ts';
 import { parseJsonEachRow } from './chdb-store.ts';
 
@@ -85,7 +85,7 @@ class ServerStore implements Store {
     try {
       const r = await this.client.exec({
         query: `INSERT INTO ${this.database}.${ident(batch.table)} (${batch.columns.map(ident).join(', ')}) FORMAT RowBinary`,
-        values: Readable.from([Buffer.from(batch.rowBinary.buffer, batch.rowBinary.byteOffset, batch.rowBinary.byteLength)]),
+        values: Readable.from(rowBinaryParts(batch).map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength))),
         ...(opts?.signal ? { abort_signal: opts.signal } : {}),
         // per-insert settings, e.g. insert_deduplication_token (collector batches)
         ...(opts?.settings ? { clickhouse_settings: opts.settings as Record<string, string | number> } : {}),

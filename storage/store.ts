@@ -20,8 +20,21 @@ export interface InsertBatch {
   readonly columns: readonly string[];
   /** "name Type, ..." matching the RowBinary rows */
   readonly structure: string;
-  readonly rowBinary: Uint8Array;
+  /** the rows, whole or in pieces that concatenate to them (saves a copy of large inserts) */
+  readonly rowBinary: Uint8Array | readonly Uint8Array[];
   readonly rows: number;
+}
+
+/** The pieces of an insert's RowBinary rows. */
+export function rowBinaryParts(b: InsertBatch): readonly Uint8Array[] {
+  return b.rowBinary instanceof Uint8Array ? [b.rowBinary] : b.rowBinary;
+}
+
+/** Bytes of an insert's RowBinary rows. */
+export function rowBinaryBytes(b: InsertBatch): number {
+  let n = 0;
+  for (const p of rowBinaryParts(b)) n += p.byteLength;
+  return n;
 }
 
 export interface Store {
