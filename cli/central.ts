@@ -139,7 +139,8 @@ export async function startCentral(config: Config, opts: CentralOptions): Promis
   // acknowledged writes may wait in the ingest log: every read waits for them first
   const ingestLog = ingestLogEnabled(config) ? openIngestLogFromConfig(config, rawStore, app.log, registry) : undefined;
   ingestLog?.catch(() => undefined);
-  const store = ingestLog ? withReadBarrier(rawStore, async (signal) => (await ingestLog).barrier(signal)) : rawStore;
+  // (before storage is ready a read fails at once with 503, as without the log: it must not wait for a flusher that has not started)
+  const store = ingestLog ? withReadBarrier(rawStore, async (signal) => (deferred.ready ? (await ingestLog).barrier(signal) : undefined)) : rawStore;
   const tracing = await startSelfTracing({ endpoint: config.telemetry.otlpEndpoint, serviceName: config.telemetry.serviceName, role: opts.role });
   tracing?.instrument(app);
 
