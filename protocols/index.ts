@@ -28,7 +28,7 @@ export type { ContentEncoding } from './compression.ts';
 // protobuf wire format
 export { ProtobufReader, ProtobufDecodeError, WIRE_VARINT, WIRE_FIXED64, WIRE_LEN, WIRE_FIXED32 } from './protobuf-reader.ts';
 export { ProtobufWriter } from './protobuf-writer.ts';
-export { createLabelBytesCache } from './label-bytes-cache.ts';
+export { createLabelBytesCache, hashLabelBytes } from './label-bytes-cache.ts';
 export type { LabelBytesCache, LabelBytesCacheOptions } from './label-bytes-cache.ts';
 
 // Prometheus remote_write 1.0 / 2.0

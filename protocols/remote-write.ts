@@ -350,10 +350,15 @@ function readSeriesV1(r: ProtobufReader, b: BatchBuilder, cache: RemoteWriteSeri
     }
     r.pos = start;
     if (!contiguous) labelStart = -1;
-    if (labelStart >= 0) known = cache.get(r.buf, labelStart, labelEnd);
+    if (labelStart >= 0) {
+      known = cache.get(r.buf, labelStart, labelEnd);
+      // Senders write the labels first: a known set's need not be walked again.
+      if (known !== undefined && labelStart === start) r.pos = labelEnd;
+    }
   }
-  const names: string[] = [];
-  const values: string[] = [];
+  // made only for label sets the cache does not know (most are known)
+  let names: string[] | null = null;
+  let values: string[] | null = null;
   let badUtf8 = false;
   const sampleStart = b.cols.count;
   let histograms = 0;
@@ -366,7 +371,7 @@ function readSeriesV1(r: ProtobufReader, b: BatchBuilder, cache: RemoteWriteSeri
         break;
       case LEN1:
         if (known !== undefined) r.skip(WIRE_LEN);
-        else if (!readLabelV1(r, names, values)) badUtf8 = true;
+        else if (!readLabelV1(r, (names ??= []), (values ??= []))) badUtf8 = true;
         break;
       case LEN3:
         (pending ??= []).push(readExemplarV1(r));
@@ -384,6 +389,8 @@ function readSeriesV1(r: ProtobufReader, b: BatchBuilder, cache: RemoteWriteSeri
   }
   r.leave(outer);
   if (known === undefined) {
+    names ??= [];
+    values ??= [];
     known = badUtf8 ? `label name or value is not valid UTF-8 in ${formatLabelSet(names, values)}` : b.checkLabels(names, values);
     if (labelStart >= 0) cache?.set(r.buf, labelStart, labelEnd, known);
   }

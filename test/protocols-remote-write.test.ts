@@ -10,6 +10,7 @@ import {
   ProtobufWriter,
   createLabelBytesCache,
   createRemoteWriteSeriesCache,
+  hashLabelBytes,
   decodeRemoteWrite,
   decompress,
   encodeRemoteWriteV1,
@@ -616,14 +617,16 @@ describe('remote_write series cache', () => {
     ld(1, [...ld(1, [...str(1, '__name__'), ...str(2, `m${i % 3}`)]), ...ld(1, [...str(1, 'i'), ...str(2, String(i))]), ...ld(2, [...f64(1, dbl(i)), ...vint(2, 1000 + i)])]);
   const invalid = ld(1, [...ld(1, [...str(1, 'job'), ...str(2, 'no-name')]), ...ld(2, [...f64(1, dbl(9)), ...vint(2, 9)])]);
   const split = ld(1, [...ld(1, [...str(1, '__name__'), ...str(2, 'split')]), ...ld(2, [...f64(1, dbl(5)), ...vint(2, 5)]), ...ld(1, [...str(1, 'late'), ...str(2, 'label')])]);
+  // labels after the samples: contiguous, so cached, but not where a known set's labels are skipped from
+  const samplesFirst = ld(1, [...ld(2, [...f64(1, dbl(6)), ...vint(2, 6)]), ...ld(1, [...str(1, '__name__'), ...str(2, 'late_labels')]), ...ld(1, [...str(1, 'x'), ...str(2, 'y')]), ...ld(2, [...f64(1, dbl(7)), ...vint(2, 7)])]);
 
   it('gives the same batches with and without the cache, on first and repeated requests', () => {
-    const body = bytes(...Array.from({ length: 50 }, (_, i) => series(i)), invalid, split);
+    const body = bytes(...Array.from({ length: 50 }, (_, i) => series(i)), invalid, split, samplesFirst);
     const plain = ok(decodeRemoteWrite(body, 1, {}));
     const cache = createRemoteWriteSeriesCache({ maxEntries: 1000 });
     const first = ok(decodeRemoteWrite(body, 1, { seriesCache: cache }));
     const second = ok(decodeRemoteWrite(body, 1, { seriesCache: cache }));
-    expect(cache.size).toBe(51); // 50 valid + 1 rejected; the split label set is not a usable key
+    expect(cache.size).toBe(52); // 51 valid + 1 rejected; the split label set is not a usable key
     for (const got of [first, second]) {
       expect(seriesView(got)).toEqual(seriesView(plain));
       expect(got.series.map((s) => [s.fpHi, s.fpLo, s.metricName])).toEqual(plain.series.map((s) => [s.fpHi, s.fpLo, s.metricName]));
@@ -631,6 +634,11 @@ describe('remote_write series cache', () => {
     }
     expect(plain.rejected).toEqual([{ reason: expect.stringMatching(/missing metric name/), count: 1 }]);
     expect(labelsToRecord(plain.series[50]!.labels)).toEqual({ __name__: 'split', late: 'label' });
+    expect(labelsToRecord(second.series[51]!.labels)).toEqual({ __name__: 'late_labels', x: 'y' });
+    expect(seriesView(second)[51]!.samples).toEqual([
+      { timestampMs: 6, value: 6 },
+      { timestampMs: 7, value: 7 },
+    ]);
   });
 
   it('never returns another key\'s value and stays bounded', () => {
@@ -650,6 +658,85 @@ describe('remote_write series cache', () => {
     const framed = new Uint8Array([7, 7, ...last, 7]);
     expect(c.get(framed, 2, 2 + last.length)).toBe(99);
     expect(c.get(framed, 2, 1 + last.length)).toBeUndefined();
+  });
+
+  const hashOf = (k: Uint8Array): number => hashLabelBytes(k, new DataView(k.buffer, k.byteOffset, k.byteLength), 0, k.length);
+
+  it('tells apart keys that differ only in their last byte, or only in length', () => {
+    const c = createLabelBytesCache<string>({ maxEntries: 1000 });
+    // lengths around the 4- and 8-byte steps of the hash and the compare
+    for (let n = 1; n <= 40; n++) {
+      const a = new Uint8Array(n).fill(0x61);
+      const b = Uint8Array.from(a);
+      b[n - 1] = 0x62;
+      c.set(a, 0, n, `a${n}`);
+      expect(c.get(b, 0, n)).toBeUndefined();
+      c.set(b, 0, n, `b${n}`);
+    }
+    for (let n = 1; n <= 40; n++) {
+      const a = new Uint8Array(n).fill(0x61);
+      const b = Uint8Array.from(a);
+      b[n - 1] = 0x62;
+      expect(c.get(a, 0, n)).toBe(`a${n}`);
+      expect(c.get(b, 0, n)).toBe(`b${n}`);
+      // the same bytes at another offset of another buffer
+      const framed = new Uint8Array(n + 3);
+      framed.set(b, 3);
+      expect(c.get(framed, 3, 3 + n)).toBe(`b${n}`);
+    }
+    expect(c.get(new Uint8Array(0), 0, 0)).toBeUndefined();
+  });
+
+  it('keeps keys with the same 32-bit hash apart, in a table small enough that every probe wraps', () => {
+    // find two different keys with equal hashes (deterministic: the same pair every run)
+    const seen = new Map<number, Uint8Array>();
+    let pair: [Uint8Array, Uint8Array] | undefined;
+    for (let i = 0; pair === undefined && i < 2_000_000; i++) {
+      const k = new Uint8Array(ascii(`{job="api",pod="p-${i}"}`));
+      const h = hashOf(k);
+      const other = seen.get(h);
+      if (other !== undefined) pair = [other, k];
+      else seen.set(h, k);
+    }
+    expect(pair).toBeDefined();
+    const [a, b] = pair as [Uint8Array, Uint8Array];
+    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(false);
+    expect(hashOf(a)).toBe(hashOf(b));
+    const c = createLabelBytesCache<string>({ maxEntries: 4 });
+    c.set(a, 0, a.length, 'a');
+    expect(c.get(b, 0, b.length)).toBeUndefined();
+    c.set(b, 0, b.length, 'b');
+    expect(c.get(a, 0, a.length)).toBe('a');
+    expect(c.get(b, 0, b.length)).toBe('b');
+    // both survive a generation change (promoted by the look-ups above)
+    const other = new Uint8Array(ascii('other'));
+    c.set(other, 0, other.length, 'other');
+    expect(c.get(a, 0, a.length)).toBe('a');
+    expect(c.get(b, 0, b.length)).toBe('b');
+  });
+
+  it('finds every key it holds however the table fills, grows and turns over', () => {
+    const c = createLabelBytesCache<number>({ maxEntries: 2_000 });
+    const key = (i: number): Uint8Array => new Uint8Array(ascii(`__name__\u0000up\u0000instance\u000010.0.${i >> 8}.${i & 255}:9100`));
+    for (let i = 0; i < 5_000; i++) {
+      const k = key(i);
+      expect(c.get(k, 0, k.length)).toBeUndefined();
+      c.set(k, 0, k.length, i);
+      expect(c.get(k, 0, k.length)).toBe(i);
+      expect(c.size).toBeLessThanOrEqual(2_000);
+    }
+    // the last generation's worth of keys is all there; older ones are gone or right
+    for (let i = 4_999; i >= 0; i--) {
+      const k = key(i);
+      const got = c.get(k, 0, k.length);
+      if (i >= 4_000) expect(got).toBe(i);
+      else if (got !== undefined) expect(got).toBe(i);
+    }
+    expect(c.size).toBeLessThanOrEqual(2_000);
+    c.clear();
+    expect(c.size).toBe(0);
+    const k0 = key(4_999);
+    expect(c.get(k0, 0, k0.length)).toBeUndefined();
   });
 });
 
