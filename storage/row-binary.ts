@@ -245,7 +245,9 @@ export class RowBinaryReader {
     return this.buf.toString('utf8', start, start + n);
   }
   skipString(): void {
-    this.off += this.varUInt();
+    // not `this.off += this.varUInt()`: that adds to the offset read before the length's own bytes
+    const n = this.varUInt();
+    this.off += n;
   }
   /** Map(String, String) as an object. */
   stringMap(): Record<string, string> {

@@ -8,6 +8,26 @@ afterAll(async () => {
   for (const s of stores) await s.close();
 });
 
+describe('RowBinaryReader', () => {
+  it('skips strings and maps past their length bytes, short and long (regression: skipping lost the length varint)', () => {
+    const long = 'x'.repeat(300); // a 2-byte length
+    const w = new RowBinaryWriter();
+    w.string('a');
+    w.string(long);
+    w.stringMap(['k', long], ['v', 'w']);
+    w.string('end');
+    const r = RowBinaryReader.of(w.finish());
+    r.skipString();
+    expect(r.offset).toBe(2);
+    r.skipString();
+    expect(r.offset).toBe(2 + 2 + 300);
+    r.skipStringMap();
+    expect(r.offset).toBe(304 + 1 + 2 + 2 + 302 + 2);
+    expect(r.string()).toBe('end');
+    expect(r.done).toBe(true);
+  });
+});
+
 describe('storage on chDB', () => {
   it('round-trips series and samples', async () => {
     const store = await testStore();
