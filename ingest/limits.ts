@@ -2,6 +2,7 @@
 // own (with a reason the client sees); the rest of the request is kept.
 import type { Config } from '../core/index.ts';
 import type { LogsBatch, MetricsBatch, Rejection } from '../protocols/index.ts';
+import { seriesSlot } from './series-slot.ts';
 
 export interface WriteLimits {
   readonly maxLabelsPerSeries: number;
@@ -51,12 +52,14 @@ export interface LimitChecker {
 
 /**
  * Checks batches against fixed limits. A label set's verdict is remembered
- * per SeriesRef object (decoders reuse the object for a label set they have
- * seen), so a series is checked once, not on every request.
+ * per series object (decoders reuse the object for a label set they have
+ * seen), so a series is checked once, not on every request: for metrics in
+ * the series' ingest slot (series-slot.ts), which the encoder reads next
+ * anyway; for log streams in a WeakMap.
  */
 export function createLimitChecker(l: WriteLimits): LimitChecker {
   const verdicts = new WeakMap<object, string | null>();
-  const problemOf = (s: { labels: { names: readonly string[]; values: readonly string[] } }): string | undefined => {
+  const streamProblemOf = (s: LabelledSeries): string | undefined => {
     let v = verdicts.get(s);
     if (v === undefined) {
       v = labelProblem(s.labels.names, s.labels.values, l) ?? null;
@@ -64,13 +67,25 @@ export function createLimitChecker(l: WriteLimits): LimitChecker {
     }
     return v ?? undefined;
   };
+  const seriesProblemOf = (s: LabelledSeries & { cache: unknown }): string | undefined => {
+    const slot = seriesSlot(s);
+    if (slot.limits !== l) {
+      slot.labelProblem = labelProblem(s.labels.names, s.labels.values, l);
+      slot.limits = l;
+    }
+    return slot.labelProblem;
+  };
   return {
-    checkMetrics: (batch, nowMs) => checkMetrics(batch, l, nowMs, problemOf),
-    checkLogs: (batch, nowMs) => checkLogs(batch, l, nowMs, problemOf),
+    checkMetrics: (batch, nowMs) => checkMetrics(batch, l, nowMs, seriesProblemOf),
+    checkLogs: (batch, nowMs) => checkLogs(batch, l, nowMs, streamProblemOf),
   };
 }
 
-type ProblemOf = (s: { labels: { names: readonly string[]; values: readonly string[] } }) => string | undefined;
+interface LabelledSeries {
+  readonly labels: { readonly names: readonly string[]; readonly values: readonly string[] };
+}
+
+type ProblemOf = (s: LabelledSeries & { cache: unknown }) => string | undefined;
 
 const directProblem =
   (l: WriteLimits): ProblemOf =>

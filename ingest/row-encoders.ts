@@ -4,6 +4,7 @@
 import { RowBinaryWriter } from '../storage/index.ts';
 import type { LogsBatch, MetricsBatch, SeriesRef, SpansBatch } from '../protocols/index.ts';
 import { SeriesCache, type PendingSeries } from './series-cache.ts';
+import { SeriesSlot, seriesSlotFor } from './series-slot.ts';
 
 export interface TableShape {
   readonly table: string;
@@ -66,37 +67,12 @@ export interface MetricsChunks {
   readonly metadata: Chunk;
 }
 
-/**
- * What ingest remembers per series object (SeriesRef.cache): the RowBinary
- * prefix of its sample rows (tenant, metric name, fingerprint) for one
- * tenant, and the last day its series row was committed.
- */
-interface SeriesSlot {
-  readonly tenant: string;
-  readonly prefix: Uint8Array;
-  committedDay: number;
-}
-
-const prefixWriter = new RowBinaryWriter(256);
-
-function slotOf(s: SeriesRef, tenant: string): SeriesSlot {
-  const cur = s.cache as SeriesSlot | undefined;
-  if (cur !== undefined && cur.tenant === tenant) return cur;
-  prefixWriter.reset();
-  prefixWriter.string(tenant);
-  prefixWriter.string(s.metricName);
-  prefixWriter.uint64Parts(s.fpHi, s.fpLo);
-  const slot: SeriesSlot = { tenant, prefix: Uint8Array.from(prefixWriter.finish()), committedDay: -1 };
-  s.cache = slot;
-  return slot;
-}
-
 /** Marks series committed for a day (after their insert succeeded). */
 export function markCommitted(cache: SeriesCache, pending: readonly PendingSeries[]): void {
   cache.commit(pending);
   for (const p of pending) {
-    const slot = (p.ref as { cache: unknown }).cache as SeriesSlot | undefined;
-    if (slot && slot.tenant === p.tenant && p.day > slot.committedDay) slot.committedDay = p.day;
+    const slot = (p.ref as { cache: unknown }).cache;
+    if (slot instanceof SeriesSlot && slot.tenant === p.tenant && p.day > slot.committedDay) slot.committedDay = p.day;
   }
 }
 
@@ -111,7 +87,8 @@ export function encodeMetrics(tenant: string, batch: MetricsBatch, cache: Series
   const newSeries: PendingSeries[] = [];
   const newKeys = new Set<string>();
   const seriesDay = new Float64Array(batch.series.length).fill(-1);
-  const valueBytes = new Uint8Array(batch.values.buffer, batch.values.byteOffset, batch.values.byteLength);
+  // the value's bits as 32-bit halves (little-endian, as the Float64Array holds them)
+  const valueWords = new Uint32Array(batch.values.buffer, batch.values.byteOffset, batch.values.length * 2);
   let sampleRows = 0;
   let seriesRows = 0;
   for (let j = 0; j < batch.sampleCount; j++) {
@@ -119,7 +96,7 @@ export function encodeMetrics(tenant: string, batch: MetricsBatch, cache: Series
     if ((keep && keep[si] === 0) || (sampleKeep && sampleKeep[j] === 0)) continue;
     const s = batch.series[si];
     if (!s) continue;
-    const slot = slotOf(s, tenant);
+    const slot = seriesSlotFor(s, tenant);
     const ts = batch.timestampsMs[j] as number;
     const day = Math.floor(ts / MS_PER_DAY);
     if (seriesDay[si] !== day) {
@@ -138,9 +115,10 @@ export function encodeMetrics(tenant: string, batch: MetricsBatch, cache: Series
         }
       }
     }
-    samples.raw(slot.prefix, 0, slot.prefix.length);
+    // the prefix in one native copy: a byte loop cost ~3x as much per row
+    samples.rawAll(slot.prefix);
     samples.int64(ts);
-    samples.raw(valueBytes, j * 8, 8); // bit-exact: keeps the stale-marker NaN
+    samples.uint64Parts(valueWords[2 * j + 1] as number, valueWords[2 * j] as number); // bit-exact: keeps the stale-marker NaN
     sampleRows++;
   }
   const ex = new RowBinaryWriter(1024);

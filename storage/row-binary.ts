@@ -124,6 +124,13 @@ export class RowBinaryWriter {
     this.off += len;
   }
 
+  /** Copies all of `src` without a length prefix (one native copy; e.g. pre-encoded leading columns). */
+  rawAll(src: Uint8Array): void {
+    this.ensure(src.length);
+    this.buf.set(src, this.off);
+    this.off += src.length;
+  }
+
   /** FixedString(N) */
   fixedBytes(b: Uint8Array, n: number): void {
     this.ensure(n);

@@ -1,0 +1,191 @@
+// What ingest keeps per decoded series object (ingest/series-slot.ts): the
+// limits' verdict and the encoded sample-row prefix. Decoders reuse series
+// objects across requests (and tenants), so a slot must never carry one
+// tenant's bytes or one limits' verdict into another's rows. Every case
+// compares the rows of reused series objects with the rows of fresh ones.
+import { describe, expect, it } from 'vitest';
+import { createRemoteWriteSeriesCache, decodeRemoteWrite, encodeRemoteWriteV1, makeSeries, type MetricsBatch, type SeriesRef } from '../protocols/index.ts';
+import { RowBinaryReader } from '../storage/index.ts';
+import { encodeMetrics, markCommitted } from '../ingest/row-encoders.ts';
+import { createLimitChecker, type WriteLimits } from '../ingest/limits.ts';
+import { SeriesCache } from '../ingest/series-cache.ts';
+import { SeriesSlot } from '../ingest/series-slot.ts';
+
+const DAY_MS = 86_400_000;
+const T0 = 20_000 * DAY_MS + 1_000;
+const STALE = -12345.5;
+
+/** Samples as (series index, ts, value); a value of STALE becomes Prometheus's stale marker, bit for bit. */
+function batchOf(series: SeriesRef[], samples: [number, number, number][]): MetricsBatch {
+  const values = Float64Array.from(samples.map((s) => (s[2] === STALE ? 0 : s[2])));
+  const words = new Uint32Array(values.buffer);
+  samples.forEach((s, i) => {
+    if (s[2] !== STALE) return;
+    words[2 * i] = 2;
+    words[2 * i + 1] = 0x7ff00000;
+  });
+  return {
+    series,
+    sampleSeries: Uint32Array.from(samples.map((s) => s[0])),
+    timestampsMs: Float64Array.from(samples.map((s) => s[1])),
+    values,
+    sampleCount: samples.length,
+    exemplars: [],
+    metadata: [],
+    histogramCount: 0,
+    rejected: [],
+  };
+}
+
+/** The sample rows as plain values (value as its 64 bits, so NaN payloads compare). */
+function sampleRows(data: Uint8Array): [string, string, string, number, string][] {
+  const r = RowBinaryReader.of(data);
+  const out: [string, string, string, number, string][] = [];
+  while (!r.done) {
+    const tenant = r.string();
+    const metric = r.string();
+    const [hi, lo] = r.uint64Parts();
+    const ts = r.int64();
+    const bits = Buffer.from(data.subarray(r.offset, r.offset + 8)).toString('hex');
+    r.skip(8);
+    out.push([tenant, metric, `${hi}:${lo}`, ts, bits]);
+  }
+  return out;
+}
+
+function seriesRowKeys(data: Uint8Array): string[] {
+  const r = RowBinaryReader.of(data);
+  const out: string[] = [];
+  while (!r.done) {
+    const tenant = r.string();
+    const day = r.uint8() | (r.uint8() << 8);
+    const metric = r.string();
+    const [hi, lo] = r.uint64Parts();
+    r.skipStringMap();
+    out.push(`${tenant}/${day}/${metric}/${hi}:${lo}`);
+  }
+  return out;
+}
+
+const labelsOf = (i: number): [string[], string[]] => [
+  ['__name__', 'job', 'pod'],
+  [`m${i % 2}`, 'api', `p-${i}`],
+];
+const fresh = (n: number): SeriesRef[] => Array.from({ length: n }, (_, i) => makeSeries(...labelsOf(i)));
+
+describe('ingest series slots', () => {
+  const samples: [number, number, number][] = [
+    [0, T0, 1.5],
+    [1, T0, 2],
+    [2, T0 + 15_000, 3],
+    [0, T0 + 15_000, STALE],
+    [1, T0 + DAY_MS, 4], // the next day: another series row
+  ];
+
+  it('encodes reused series objects exactly as fresh ones, for each tenant in turn', () => {
+    const reused = fresh(3);
+    const committed = new SeriesCache(1000);
+    for (const tenant of ['a', 'b', 'a', 'a-much-longer-tenant-name-than-the-others', 'b']) {
+      const got = encodeMetrics(tenant, batchOf(reused, samples), committed);
+      const want = encodeMetrics(tenant, batchOf(fresh(3), samples), new SeriesCache(1000));
+      expect(sampleRows(got.samples.data)).toEqual(sampleRows(want.samples.data));
+      expect(sampleRows(got.samples.data).every((r) => r[0] === tenant)).toBe(true);
+      markCommitted(committed, got.newSeries);
+    }
+    const stale = sampleRows(encodeMetrics('a', batchOf(reused, samples), committed).samples.data)[3] as unknown[];
+    expect(stale[4]).toBe('020000000000f07f'); // the stale marker's exact bits, little-endian
+  });
+
+  it('writes a series row per tenant and day until that tenant committed it', () => {
+    const reused = fresh(3);
+    const committed = new SeriesCache(1000);
+    const first = encodeMetrics('a', batchOf(reused, samples), committed);
+    expect(seriesRowKeys(first.series.data)).toHaveLength(4); // 3 series on day 20000, one on 20001
+    // not committed yet: the next request writes them again
+    expect(seriesRowKeys(encodeMetrics('a', batchOf(reused, samples), committed).series.data)).toHaveLength(4);
+    markCommitted(committed, first.newSeries);
+    expect(encodeMetrics('a', batchOf(reused, samples), committed).series.rows).toBe(0);
+    // another tenant has its own series rows, though the objects are the same
+    const b = encodeMetrics('b', batchOf(reused, samples), committed);
+    expect(seriesRowKeys(b.series.data).every((k) => k.startsWith('b/'))).toBe(true);
+    expect(b.series.rows).toBe(4);
+  });
+
+  it("does not take a commit of one tenant's rows for another tenant now using the series", () => {
+    const [s] = fresh(1) as [SeriesRef];
+    const committed = new SeriesCache(1000);
+    const one: [number, number, number][] = [[0, T0, 1]];
+    const forA = encodeMetrics('a', batchOf([s], one), committed);
+    // meanwhile the same object is encoded for tenant b
+    const forB = encodeMetrics('b', batchOf([s], one), committed);
+    markCommitted(committed, forA.newSeries); // a's insert succeeds, b's is still pending
+    expect((s.cache as SeriesSlot).tenant).toBe('b');
+    expect((s.cache as SeriesSlot).committedDay).toBe(-1);
+    expect(encodeMetrics('b', batchOf([s], one), committed).series.rows).toBe(1);
+    markCommitted(committed, forB.newSeries);
+    expect(encodeMetrics('b', batchOf([s], one), committed).series.rows).toBe(0);
+    // and a is still known committed through the shared key set
+    expect(encodeMetrics('a', batchOf([s], one), committed).series.rows).toBe(0);
+  });
+
+  it('replaces whatever else a series object carried in its cache slot', () => {
+    const [s] = fresh(1) as [SeriesRef];
+    s.cache = { owner: 'someone else', tenant: 'a', prefix: new Uint8Array([1, 2, 3]), committedDay: 99_999 };
+    const got = encodeMetrics('a', batchOf([s], [[0, T0, 1]]), new SeriesCache(10));
+    expect(s.cache).toBeInstanceOf(SeriesSlot);
+    expect(sampleRows(got.samples.data)).toEqual(sampleRows(encodeMetrics('a', batchOf(fresh(1), [[0, T0, 1]]), new SeriesCache(10)).samples.data));
+    expect(got.series.rows).toBe(1);
+  });
+});
+
+describe('label limits remembered per series object', () => {
+  const limits = (maxLabelValueLength: number): WriteLimits => ({ maxLabelsPerSeries: 10, maxLabelNameLength: 100, maxLabelValueLength, maxSeriesPerRequest: 0, maxSampleAgeMs: 0, maxSampleFutureMs: 0 });
+  const samples: [number, number, number][] = [
+    [0, T0, 1],
+    [1, T0, 2],
+    [1, T0 + 1, 3],
+  ];
+
+  it('gives each checker its own verdict for the same objects, and the same verdict as for fresh objects', () => {
+    const long = makeSeries(['__name__', 'pod'], ['m', 'a-rather-long-pod-name']);
+    const short = makeSeries(['__name__', 'pod'], ['m', 'p']);
+    const strict = createLimitChecker(limits(5));
+    const lax = createLimitChecker(limits(100));
+    for (let round = 0; round < 3; round++) {
+      const s = strict.checkMetrics(batchOf([short, long], samples), T0);
+      expect(Array.from(s.keep ?? [])).toEqual([1, 0]);
+      expect(s.rejected).toEqual([{ reason: 'value of label "pod" is longer than 5', count: 2 }]);
+      const l = lax.checkMetrics(batchOf([short, long], samples), T0);
+      expect(l.keep).toBeUndefined();
+      expect(l.rejected).toEqual([]);
+      const again = strict.checkMetrics(batchOf([makeSeries(['__name__', 'pod'], ['m', 'p']), makeSeries(['__name__', 'pod'], ['m', 'a-rather-long-pod-name'])], samples), T0);
+      expect(again).toEqual(s);
+    }
+  });
+
+  it('keeps the verdict when the encoder later fills in the same slot, for any tenant', () => {
+    const strict = createLimitChecker(limits(5));
+    const long = makeSeries(['__name__', 'pod'], ['m', 'a-rather-long-pod-name']);
+    expect(strict.checkMetrics(batchOf([long], [[0, T0, 1]]), T0).keep).toEqual(Uint8Array.from([0]));
+    encodeMetrics('a', batchOf([long], [[0, T0, 1]]), new SeriesCache(10));
+    encodeMetrics('b', batchOf([long], [[0, T0, 1]]), new SeriesCache(10));
+    expect(strict.checkMetrics(batchOf([long], [[0, T0, 1]]), T0).keep).toEqual(Uint8Array.from([0]));
+  });
+
+  it('checks decoded remote_write series the same whether the label cache knew them or not', () => {
+    const body = encodeRemoteWriteV1([
+      { labels: { __name__: 'm', pod: 'p' }, samples: [{ timestampMs: T0, value: 1 }] },
+      { labels: { __name__: 'm', pod: 'a-rather-long-pod-name' }, samples: [{ timestampMs: T0, value: 2 }] },
+    ]);
+    const cache = createRemoteWriteSeriesCache({ maxEntries: 100 });
+    const strict = createLimitChecker(limits(5));
+    const verdicts = [1, 2, 3].map(() => {
+      const r = decodeRemoteWrite(body, 1, { seriesCache: cache });
+      if (!r.ok) throw new Error(r.message);
+      return strict.checkMetrics(r.value, T0);
+    });
+    expect(verdicts[1]).toEqual(verdicts[0]);
+    expect(verdicts[2]).toEqual(verdicts[0]);
+    expect(Array.from(verdicts[0]?.keep ?? [])).toEqual([1, 0]);
+  });
+});
