@@ -23,6 +23,14 @@
 // chunk; queries get copies (copy()). Values keep their bits (staleness
 // markers are NaN payloads): they move as 32-bit halves or whole-array
 // copies, never through a JS number.
+//
+// Appends visit ~every series once per scrape, far more series than CPU
+// caches hold, so an append costs what it touches: the Series object, then
+// one 16-byte (timestamp, value) pair, interleaved in the page so both share
+// a cache line; the chunk being filled is kept on the series (`tail`), not
+// looked up in its chunk list, and the newest timestamp is read from the
+// page next to where the sample goes (a double field on the object would be
+// a separately allocated HeapNumber: one more miss).
 import type { Labels } from '../core/index.ts';
 import { RowBinaryReader } from './row-binary.ts';
 import { SqlBuilder, ident } from './sql.ts';
@@ -83,7 +91,11 @@ const CHUNK = 1 << CHUNK_BITS; // samples per chunk
 const PAGE_CHUNK_BITS = 11;
 const PAGE_CHUNKS = 1 << PAGE_CHUNK_BITS; // chunks per page: 64 Ki samples, 1 MiB of t + v
 
-/** Chunk storage shared by all series: pages of timestamps and value bits, a free list of chunk ids. */
+/**
+ * Chunk storage shared by all series: pages of samples, a free list of chunk
+ * ids. Sample i of a page is t[2i] (its timestamp) and w[4i+2], w[4i+3] (its
+ * value's low and high 32 bits): two views of one buffer.
+ */
 class Pool {
   readonly t: Float64Array[] = [];
   readonly w: Uint32Array[] = [];
@@ -95,8 +107,9 @@ class Pool {
     if (id !== undefined) return id;
     const c = this.next++;
     if (c >> PAGE_CHUNK_BITS >= this.t.length) {
-      this.t.push(new Float64Array(PAGE_CHUNKS * CHUNK));
-      this.w.push(new Uint32Array(PAGE_CHUNKS * CHUNK * 2));
+      const page = new Float64Array(PAGE_CHUNKS * CHUNK * 2);
+      this.t.push(page);
+      this.w.push(new Uint32Array(page.buffer));
     }
     return c;
   }
@@ -135,10 +148,11 @@ class Series implements HeadSeries {
   /** chunk ids in time order, from chunks[first] */
   chunks: number[] = [];
   first = 0;
+  /** the last chunk id (where the next sample goes unless it is full), -1 with no chunks */
+  tail = -1;
   /** offset of the oldest sample in chunks[first] */
   off = 0;
   count = 0;
-  lastT = -Infinity;
   dead = false;
   tenantLabels: Labels | undefined = undefined;
   slot: unknown = undefined;
@@ -153,6 +167,13 @@ class Series implements HeadSeries {
   ) {}
 }
 
+/** The newest sample's time (s.count > 0): it is in the tail chunk. */
+function lastTime(pool: Pool, s: Series): number {
+  const c = s.tail;
+  const p = s.off + s.count - 1;
+  return (pool.t[c >>> PAGE_CHUNK_BITS] as Float64Array)[2 * (((c & (PAGE_CHUNKS - 1)) << CHUNK_BITS) + (p & (CHUNK - 1)))] as number;
+}
+
 /** First logical index in [0, s.count) whose time is >= x (strict: > x). */
 function search(pool: Pool, s: Series, x: number, strict: boolean): number {
   let lo = 0;
@@ -161,7 +182,7 @@ function search(pool: Pool, s: Series, x: number, strict: boolean): number {
     const mid = (lo + hi) >>> 1;
     const p = s.off + mid;
     const c = s.chunks[s.first + (p >>> CHUNK_BITS)] as number;
-    const t = (pool.t[c >>> PAGE_CHUNK_BITS] as Float64Array)[((c & (PAGE_CHUNKS - 1)) << CHUNK_BITS) + (p & (CHUNK - 1))] as number;
+    const t = (pool.t[c >>> PAGE_CHUNK_BITS] as Float64Array)[2 * (((c & (PAGE_CHUNKS - 1)) << CHUNK_BITS) + (p & (CHUNK - 1)))] as number;
     if (t < x || (strict && t === x)) lo = mid + 1;
     else hi = mid;
   }
@@ -269,9 +290,9 @@ export class Head {
       const pw = this.pool.w[page] as Uint32Array;
       // element loops: runs are at most 32 samples, shorter than a subarray's setup
       for (const end = k + n; k < end; k++, base++) {
-        t[k] = pt[base] as number;
-        w[2 * k] = pw[2 * base] as number;
-        w[2 * k + 1] = pw[2 * base + 1] as number;
+        t[k] = pt[2 * base] as number;
+        w[2 * k] = pw[4 * base + 2] as number;
+        w[2 * k + 1] = pw[4 * base + 3] as number;
       }
       i += n;
     }
@@ -337,22 +358,26 @@ export class Head {
 
   /** Adds one sample; 1 if new, 0 if its timestamp was already held (a retried write: ClickHouse folds it too). */
   private push(s: Series, ts: number, lo: number, hi: number): number {
-    if (ts <= s.lastT) return ts === s.lastT ? 0 : this.insertLate(s, ts, lo, hi);
-    const p = s.off + s.count;
-    const slot = p & (CHUNK - 1);
-    let c: number;
-    if (slot === 0 && s.first + (p >>> CHUNK_BITS) === s.chunks.length) {
+    if (s.count > 0) {
+      const last = lastTime(this.pool, s);
+      if (ts <= last) return ts === last ? 0 : this.insertLate(s, ts, lo, hi);
+    }
+    const slot = (s.off + s.count) & (CHUNK - 1);
+    // chunks hold positions [off, off + count) from chunks[first] on, so the
+    // next sample starts a new chunk exactly when its slot is 0 (or there is none)
+    let c = s.tail;
+    if (slot === 0 || c < 0) {
       c = this.pool.alloc();
       s.chunks.push(c);
-    } else c = s.chunks[s.first + (p >>> CHUNK_BITS)] as number;
+      s.tail = c;
+    }
     const page = c >>> PAGE_CHUNK_BITS;
     const i = ((c & (PAGE_CHUNKS - 1)) << CHUNK_BITS) + slot;
-    (this.pool.t[page] as Float64Array)[i] = ts;
+    (this.pool.t[page] as Float64Array)[2 * i] = ts;
     const w = this.pool.w[page] as Uint32Array;
-    w[2 * i] = lo;
-    w[2 * i + 1] = hi;
+    w[4 * i + 2] = lo;
+    w[4 * i + 3] = hi;
     s.count++;
-    s.lastT = ts;
     return 1;
   }
 
@@ -374,7 +399,7 @@ export class Head {
   private merge(s: Series, t: Float64Array, v: Float64Array, from: number): number {
     const bits = new Uint32Array(v.buffer, v.byteOffset, v.length * 2);
     let added = 0;
-    if (s.count === 0 || (from < t.length && (t[from] as number) > s.lastT)) {
+    if (s.count === 0 || (from < t.length && (t[from] as number) > lastTime(this.pool, s))) {
       for (let i = from; i < t.length; i++) added += this.push(s, t[i] as number, bits[2 * i] as number, bits[2 * i + 1] as number);
       return added;
     }
@@ -403,9 +428,9 @@ export class Head {
     for (let i = s.first; i < s.chunks.length; i++) this.pool.release(s.chunks[i] as number);
     s.chunks = [];
     s.first = 0;
+    s.tail = -1;
     s.off = 0;
     s.count = 0;
-    s.lastT = -Infinity;
   }
 
   private seriesFor(tenant: string, ref: HeadSeriesRef): Series {

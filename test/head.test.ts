@@ -120,6 +120,18 @@ describe('Head', () => {
     expect(range(8000, 8250)).toEqual([0, 3]);
     // a copy handed out earlier stays what it was
     expect(Array.from(all.t.subarray(0, 3))).toEqual([1000, 1100, 1200]);
+    // after the eviction the series keeps appending into its last chunk and
+    // across the next edges; the newest time it compares against is still right
+    const more = Array.from({ length: 40 }, (_, i) => 21_000 + i * 100);
+    h.append('t', batch([a], more.map((t, i): [number, number, number] => [0, t, 1000 + i])));
+    h.append('t', batch([a], [[0, 24_900, -1], [0, 21_050, 5], [0, 25_000, 6]]));
+    const after = h.samplesOf(s);
+    const wantT = [...ts.slice(70), 21_000, 21_050, ...more.slice(1), 25_000];
+    expect(Array.from(after.t)).toEqual(wantT);
+    expect(after.v[wantT.indexOf(24_900)]).toBe(1039); // the repeated timestamp kept its first value
+    expect(after.v[wantT.indexOf(21_050)]).toBe(5);
+    expect(after.v[wantT.length - 1]).toBe(6);
+    expect(h.stats().samples).toBe(130 + 42);
   });
 
   it('finds series by label through an index that follows new and dropped series', () => {
