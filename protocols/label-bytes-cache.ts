@@ -22,6 +22,13 @@
 // a time. A Map<number, {key: Buffer}> instead cost a hash-table miss, an
 // entry object, a Buffer object and its bytes (3-4 misses, and ~200k objects
 // for the garbage collector to mark).
+//
+// Keys sit in the arena in the order they were added, and senders send their
+// series in the same order every time (Prometheus batches each target's
+// scrape in exposition order; a collector its scrape loops' order). So the
+// first guess for a look-up is the entry after the previous hit: compared
+// byte for byte, it needs neither the hash nor the table. A wrong guess costs
+// one compare that stops at the first differing byte.
 
 export interface LabelBytesCacheOptions {
   /** upper bound on cached label sets (both generations together) */
@@ -49,6 +56,8 @@ class Generation<T> {
   arena: Uint8Array;
   arenaView: DataView;
   arenaUsed = 0;
+  /** entry i's key is arena[starts[i], starts[i + 1]) (keys are appended in entry order) */
+  starts: Int32Array;
   readonly values: T[] = [];
 
   constructor(slots: number) {
@@ -56,10 +65,18 @@ class Generation<T> {
     this.mask = slots - 1;
     this.arena = new Uint8Array(MIN_ARENA_BYTES);
     this.arenaView = new DataView(this.arena.buffer);
+    this.starts = new Int32Array(slots + 1);
   }
 
   get count(): number {
     return this.values.length;
+  }
+
+  /** Whether entry i (any index) holds exactly buf[start, end). */
+  isAt(i: number, buf: Uint8Array, view: DataView, start: number, end: number): boolean {
+    if (i >= this.values.length) return false;
+    const ks = this.starts[i] as number;
+    return (this.starts[i + 1] as number) - ks === end - start && sameBytes(this.arena, this.arenaView, ks, buf, view, start, end);
   }
 
   /** The value index of buf[start, end) (hash h), or -1. */
@@ -89,8 +106,15 @@ class Generation<T> {
     this.arena.set(src.subarray(start, end), at);
     this.arenaUsed += len;
     if ((this.values.length + 1) * 2 > this.mask + 1) this.rehash((this.mask + 1) * 2);
-    this.place(h, at, len + 1, this.values.length);
+    const index = this.values.length;
+    this.place(h, at, len + 1, index);
     this.values.push(value);
+    if (index + 2 > this.starts.length) {
+      const next = new Int32Array(this.starts.length * 2);
+      next.set(this.starts);
+      this.starts = next;
+    }
+    this.starts[index + 1] = this.arenaUsed;
   }
 
   private place(h: number, at: number, len1: number, index: number): void {
@@ -126,6 +150,9 @@ export function createLabelBytesCache<T>(options: LabelBytesCacheOptions): Label
   const generationSize = Math.floor(options.maxEntries / 2);
   let young = new Generation<T>(MIN_SLOTS);
   let old = new Generation<T>(MIN_SLOTS);
+  // the guess for the next look-up: entry `nextIndex` of `nextIn`
+  let nextIn = young;
+  let nextIndex = 0;
   // A decoder looks up every series of a request in the same buffer: one
   // DataView per buffer, not per look-up.
   let lastBuf: Uint8Array | undefined;
@@ -151,13 +178,29 @@ export function createLabelBytesCache<T>(options: LabelBytesCacheOptions): Label
   return {
     get(buf, start, end) {
       const view = viewOf(buf);
+      const guess = nextIn;
+      const g = nextIndex;
+      if (guess.isAt(g, buf, view, start, end)) {
+        const value = guess.values[g] as T;
+        nextIndex = g + 1;
+        // the young generation must hold what is used, as after a hashed hit in the old one
+        if (guess !== young) insert(hashLabelBytes(buf, view, start, end), buf, start, end, value);
+        return value;
+      }
       const h = hashLabelBytes(buf, view, start, end);
       const y = young.find(h, buf, view, start, end);
-      if (y >= 0) return young.values[y];
+      if (y >= 0) {
+        nextIn = young;
+        nextIndex = y + 1;
+        return young.values[y];
+      }
       const o = old.find(h, buf, view, start, end);
       if (o < 0) return undefined;
       const value = old.values[o] as T;
       insert(h, buf, start, end, value);
+      // the sender's next series most likely follows this one in the old generation too
+      nextIn = old;
+      nextIndex = o + 1;
       return value;
     },
     set(buf, start, end, value) {
@@ -169,6 +212,8 @@ export function createLabelBytesCache<T>(options: LabelBytesCacheOptions): Label
     clear() {
       young = new Generation<T>(MIN_SLOTS);
       old = new Generation<T>(MIN_SLOTS);
+      nextIn = young;
+      nextIndex = 0;
       lastBuf = undefined;
       lastView = undefined;
     },

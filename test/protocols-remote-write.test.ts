@@ -715,6 +715,48 @@ describe('remote_write series cache', () => {
     expect(c.get(b, 0, b.length)).toBe('b');
   });
 
+  it('never answers with another key\'s value whatever order keys are looked up in (the next-entry guess)', () => {
+    // same-length keys that differ in one byte at the front, middle or end, so a
+    // wrong guess survives the length check; a deterministic mix of orders
+    const key = (i: number): Uint8Array => {
+      const k = new Uint8Array(ascii(`{__name__="m",pod="p-00000",zone="z"}`));
+      k[1 + (i % 3) * 14] = 0x41 + (i % 26);
+      k[20] = 0x30 + ((i / 3) % 10 | 0);
+      k[21] = 0x30 + ((i / 30) % 10 | 0);
+      k[22] = 0x30 + ((i / 300) % 10 | 0);
+      return k;
+    };
+    const n = 900;
+    const c = createLabelBytesCache<number>({ maxEntries: 1_000 });
+    const oracle = new Map<string, number>();
+    let seed = 7;
+    const rnd = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    const orders: ((j: number) => number)[] = [(j) => j, (j) => n - 1 - j, (j) => (j * 7) % n, () => Math.floor(rnd() * n), (j) => (j % 2 === 0 ? j : n - j)];
+    for (let round = 0; round < 20; round++) {
+      const order = orders[round % orders.length] as (j: number) => number;
+      for (let j = 0; j < n; j++) {
+        const i = order(j);
+        const k = key(i);
+        const name = Buffer.from(k).toString('latin1');
+        const got = c.get(k, 0, k.length);
+        if (got === undefined) {
+          c.set(k, 0, k.length, i);
+          oracle.set(name, i);
+        } else expect(got).toBe(oracle.get(name));
+      }
+    }
+    // a run set in one order is found in that order, and a neighbour with
+    // the same length is not taken for the guessed entry
+    const d = createLabelBytesCache<number>({ maxEntries: 1_000 });
+    for (let i = 0; i < 300; i++) d.set(key(i), 0, key(i).length, i);
+    for (let i = 0; i < 300; i++) expect(d.get(key(i), 0, key(i).length)).toBe(i);
+    const stranger = key(0);
+    expect(d.get(stranger, 0, stranger.length)).toBe(0);
+    expect(d.get(key(1), 0, key(1).length)).toBe(1);
+    stranger[30] = 0x21;
+    expect(d.get(stranger, 0, stranger.length)).toBeUndefined();
+  });
+
   it('finds every key it holds however the table fills, grows and turns over', () => {
     const c = createLabelBytesCache<number>({ maxEntries: 2_000 });
     const key = (i: number): Uint8Array => new Uint8Array(ascii(`__name__\u0000up\u0000instance\u000010.0.${i >> 8}.${i & 255}:9100`));
