@@ -189,26 +189,30 @@ class FileIngestLog implements IngestLog {
       this.nudge(true);
       throw new FleetwatchError('FW_ERR_INGEST_OVERLOADED', `more than ${this.opts.maxPendingBytes} bytes are waiting for storage (limits.maxPendingBytes)`);
     }
-    // u8 part count, then per part: u8 table index | u32 rows | u32 bytes | RowBinary rows
-    const payload = Buffer.allocUnsafe(size);
-    payload[0] = n;
+    // the payload: u8 part count, per part u8 table index | u32 rows | u32 bytes,
+    // then the parts' RowBinary rows back to back — written as they are, not
+    // joined, and kept until inserted: encoders hand over buffers they never
+    // reuse (the group-commit queues rely on that too)
+    const head = Buffer.allocUnsafe(1 + 9 * n);
+    const pieces: Uint8Array[] = [head];
+    head[0] = n;
     let off = 1;
     for (const [shape, c] of parts) {
       if (c.rows === 0) continue;
       const idx = this.tableIndex.get(shape.table);
       if (idx === undefined) throw new Error(`table ${shape.table} is not one the ingest log carries`);
-      payload[off] = idx;
-      payload.writeUInt32LE(c.rows, off + 1);
-      payload.writeUInt32LE(c.data.length, off + 5);
-      payload.set(c.data, off + 9);
-      off += 9 + c.data.length;
+      head[off] = idx;
+      head.writeUInt32LE(c.rows, off + 1);
+      head.writeUInt32LE(c.data.length, off + 5);
+      pieces.push(c.data);
+      off += 9;
     }
     try {
-      const seq = await this.wal.append(FLEET_RECORD_ROWS, tenant, payload);
+      const seq = await this.wal.append(FLEET_RECORD_ROWS, tenant, pieces);
       // the flusher takes it from here instead of reading it back (while memory allows)
-      if (this.memBytes + payload.length <= this.memMax) {
-        this.mem.set(seq, payload);
-        this.memBytes += payload.length;
+      if (this.memBytes + size <= this.memMax) {
+        this.mem.set(seq, { pieces, bytes: size });
+        this.memBytes += size;
       }
     } catch (e) {
       const fe = e instanceof FleetwatchError ? e : undefined;
@@ -280,7 +284,7 @@ class FileIngestLog implements IngestLog {
   }
 
   /** payloads of records not yet inserted, by sequence number (replayed ones are read from the files) */
-  private readonly mem = new Map<number, Buffer>();
+  private readonly mem = new Map<number, Logged>();
   private memBytes = 0;
   private get memMax(): number {
     return Math.min(this.opts.maxPendingBytes, 256 * 1024 * 1024);
@@ -338,7 +342,7 @@ class FileIngestLog implements IngestLog {
     for (const s of this.checkpoint.pending()) {
       if (this.stopped) return;
       const r = payloadsOf(await this.wal.readRange(s.firstSeq, s.lastSeq));
-      this.opts.log.info({ firstSeq: s.firstSeq, lastSeq: s.lastSeq, records: r.payloads.length }, 'ingest log: re-inserting a range an earlier run sealed (ClickHouse drops what it already has)');
+      this.opts.log.info({ firstSeq: s.firstSeq, lastSeq: s.lastSeq, records: r.records.length }, 'ingest log: re-inserting a range an earlier run sealed (ClickHouse drops what it already has)');
       if (!(await this.deliver(r, s.epoch, 'replay'))) return;
     }
     for (;;) {
@@ -361,24 +365,24 @@ class FileIngestLog implements IngestLog {
     }
   }
 
-  /** Inserts one range until it is committed; false when close stopped it first. */
   /** Records from `from` on held in memory, up to maxInsertBytes (at least one); undefined when `from` is not. */
   private fromMemory(from: number): Range | undefined {
     const first = this.mem.get(from);
     if (!first) return undefined;
-    const payloads: Uint8Array[] = [first];
-    let bytes = first.length;
+    const records: (readonly Uint8Array[])[] = [first.pieces];
+    let bytes = first.bytes;
     let last = from;
     for (let seq = from + 1; seq <= this.wal.lastSeq; seq++) {
       const p = this.mem.get(seq);
-      if (!p || bytes + p.length > this.opts.maxInsertBytes) break;
-      payloads.push(p);
-      bytes += p.length;
+      if (!p || bytes + p.bytes > this.opts.maxInsertBytes) break;
+      records.push(p.pieces);
+      bytes += p.bytes;
       last = seq;
     }
-    return { firstSeq: from, lastSeq: last, payloads };
+    return { firstSeq: from, lastSeq: last, records };
   }
 
+  /** Inserts one range until it is committed; false when close stopped it first. */
   private async deliver(r: Range, epoch: number, reason: string): Promise<boolean> {
     const tables = this.split(r);
     const token = `ingest/${this.wal.id}/${epoch}/${r.firstSeq}-${r.lastSeq}`;
@@ -397,7 +401,7 @@ class FileIngestLog implements IngestLog {
     for (let seq = r.firstSeq; seq <= r.lastSeq; seq++) {
       const p = this.mem.get(seq);
       if (p) {
-        this.memBytes -= p.length;
+        this.memBytes -= p.bytes;
         this.mem.delete(seq);
       }
     }
@@ -422,19 +426,28 @@ class FileIngestLog implements IngestLog {
   /** Each table's rows of a range, as pieces in record order (the insert writes them without joining them). */
   private split(r: Range): { shape: TableShape; parts: Uint8Array[]; rows: number }[] {
     const parts: { bufs: Uint8Array[]; rows: number }[] = this.opts.shapes.map(() => ({ bufs: [], rows: 0 }));
-    for (const p of r.payloads) {
-      const b = Buffer.from(p.buffer, p.byteOffset, p.byteLength);
-      const n = b[0] as number;
-      let off = 1;
+    for (const pieces of r.records) {
+      // from memory: [head, rows of part 0, rows of part 1, ...]; read back from the file: one buffer, head then rows
+      const h = pieces[0] as Uint8Array;
+      const head = Buffer.from(h.buffer, h.byteOffset, h.byteLength);
+      const n = head[0] as number;
+      let data = 1 + 9 * n;
+      if (data > head.length) throw new Error(`ingest log record is malformed (${n} parts in ${head.length} bytes)`);
       for (let i = 0; i < n; i++) {
-        const idx = b[off] as number;
-        const rows = b.readUInt32LE(off + 1);
-        const len = b.readUInt32LE(off + 5);
+        const off = 1 + 9 * i;
+        const idx = head[off] as number;
+        const rows = head.readUInt32LE(off + 1);
+        const len = head.readUInt32LE(off + 5);
         const part = parts[idx];
-        if (!part || off + 9 + len > b.length) throw new Error(`ingest log record is malformed (table index ${idx}, ${len} bytes at ${off} of ${b.length})`);
-        part.bufs.push(b.subarray(off + 9, off + 9 + len));
+        let bytes: Uint8Array;
+        if (pieces.length === 1) {
+          if (data + len > head.length) throw new Error(`ingest log record is malformed (part ${i}: ${len} bytes at ${data} of ${head.length})`);
+          bytes = head.subarray(data, data + len);
+          data += len;
+        } else bytes = pieces[i + 1] as Uint8Array;
+        if (!part || bytes.length !== len) throw new Error(`ingest log record is malformed (table index ${idx}, ${len} bytes)`);
+        part.bufs.push(bytes);
         part.rows += rows;
-        off += 9 + len;
       }
     }
     const out: { shape: TableShape; parts: Uint8Array[]; rows: number }[] = [];
@@ -471,15 +484,21 @@ class FileIngestLog implements IngestLog {
   }
 }
 
-/** A run of records to insert: their payloads, in sequence order. */
+/** A record's payload as appended: its head, then each part's rows. */
+interface Logged {
+  readonly pieces: readonly Uint8Array[];
+  readonly bytes: number;
+}
+
+/** A run of records to insert, in sequence order: each as its payload's pieces (see split). */
 interface Range {
   readonly firstSeq: number;
   readonly lastSeq: number;
-  readonly payloads: readonly Uint8Array[];
+  readonly records: readonly (readonly Uint8Array[])[];
 }
 
 function payloadsOf(r: WalRead): Range {
-  return { firstSeq: r.firstSeq, lastSeq: r.lastSeq, payloads: r.chunks.map(fleetFramePayload) };
+  return { firstSeq: r.firstSeq, lastSeq: r.lastSeq, records: r.chunks.map((c) => [fleetFramePayload(c)]) };
 }
 
 /** The tables central's log carries; records name them by index here, so append only. */

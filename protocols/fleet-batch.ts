@@ -297,11 +297,14 @@ const tenantScratch = Buffer.allocUnsafe(1024);
  * fixed part with the tenant. Written before the payload (writev), so the
  * payload is never copied to frame it.
  */
-export function encodeFleetFrameHeader(type: FleetRecordType, seq: number, appendedMs: number, tenant: string, payload: Uint8Array): Buffer {
+export function encodeFleetFrameHeader(type: FleetRecordType, seq: number, appendedMs: number, tenant: string, whole: Uint8Array | readonly Uint8Array[]): Buffer {
+  const payload = whole instanceof Uint8Array ? [whole] : whole;
+  let payloadBytes = 0;
+  for (const p of payload) payloadBytes += p.length;
   const tenantLen = tenantScratch.write(tenant, 0, 'utf8');
   if (tenantLen >= tenantScratch.length || tenantLen > 0xffff) throw new RangeError('tenant id too long');
   const h = Buffer.allocUnsafe(FLEET_FRAME_HEADER_BYTES + BODY_FIXED_BYTES + tenantLen);
-  const bodyLen = BODY_FIXED_BYTES + tenantLen + payload.length;
+  const bodyLen = BODY_FIXED_BYTES + tenantLen + payloadBytes;
   h.writeUInt32LE(bodyLen, 0);
   h[8] = type;
   h[9] = PAYLOAD_VERSION;
@@ -310,7 +313,8 @@ export function encodeFleetFrameHeader(type: FleetRecordType, seq: number, appen
   h.writeUInt32LE(Math.floor(seq / 4294967296), 16);
   h.writeDoubleLE(appendedMs, 20);
   tenantScratch.copy(h, 28, 0, tenantLen);
-  const crc = crc32(payload, crc32(h.subarray(FLEET_FRAME_HEADER_BYTES)));
+  let crc = crc32(h.subarray(FLEET_FRAME_HEADER_BYTES));
+  for (const p of payload) crc = crc32(p, crc);
   h.writeUInt32LE(crc, 4);
   return h;
 }

@@ -100,7 +100,7 @@ export interface Wal {
   /** the highest sequence number known fsynced (lastSeq with fsync=always) */
   readonly durableSeq: number;
   /** Appends one record; resolves with its sequence number once durable per the policy. */
-  append(type: FleetRecordType, tenant: string, payload: Uint8Array): Promise<number>;
+  append(type: FleetRecordType, tenant: string, payload: Uint8Array | readonly Uint8Array[]): Promise<number>;
   /** Resolves once lastSeq > afterSeq, the signal aborts, or the WAL closes. */
   waitForRecords(afterSeq: number, signal?: AbortSignal): Promise<void>;
   /**
@@ -140,15 +140,17 @@ const segmentName = (firstSeq: number) => `${String(firstSeq).padStart(20, '0')}
 interface PendingAppend {
   readonly type: FleetRecordType;
   readonly tenant: string;
-  readonly payload: Uint8Array;
+  /** the payload, whole or in pieces written back to back (no copy to join them) */
+  readonly payload: readonly Uint8Array[];
+  readonly payloadBytes: number;
   readonly size: number;
   readonly resolve: (seq: number) => void;
   readonly reject: (e: unknown) => void;
 }
 
 /** A frame's size on disk before it is encoded (header + tenant + payload). */
-function frameSize(tenant: string, payload: Uint8Array): number {
-  return 28 + Buffer.byteLength(tenant) + payload.length;
+function frameSize(tenant: string, payloadBytes: number): number {
+  return 28 + Buffer.byteLength(tenant) + payloadBytes;
 }
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -320,10 +322,13 @@ class FileWal implements Wal {
 
   // --- appends ---------------------------------------------------------------
 
-  append(type: FleetRecordType, tenant: string, payload: Uint8Array): Promise<number> {
+  append(type: FleetRecordType, tenant: string, whole: Uint8Array | readonly Uint8Array[]): Promise<number> {
+    const payload = whole instanceof Uint8Array ? [whole] : whole;
+    let payloadBytes = 0;
+    for (const p of payload) payloadBytes += p.length;
     if (this.closed) return Promise.reject(new FleetwatchError('FW_ERR_WAL_IO', `${this.opts.owner ?? 'the collector'} is shutting down`));
-    const size = frameSize(tenant, payload);
-    if (size - payload.length > 1024) return Promise.reject(new FleetwatchError('FW_ERR_TENANT_INVALID', 'tenant id too long'));
+    const size = frameSize(tenant, payloadBytes);
+    if (size - payloadBytes > 1024) return Promise.reject(new FleetwatchError('FW_ERR_TENANT_INVALID', 'tenant id too long'));
     const maxRecord = Math.min(this.opts.maxBytes / 2, this.opts.maxRecordBytes ?? Infinity);
     if (size > maxRecord) {
       this.m?.appends.inc({ outcome: 'too_large' });
@@ -338,7 +343,7 @@ class FileWal implements Wal {
     }
     this.pendingBytes += size;
     return new Promise<number>((resolve, reject) => {
-      this.pending.push({ type, tenant, payload, size, resolve, reject });
+      this.pending.push({ type, tenant, payload, payloadBytes, size, resolve, reject });
       if (!this.draining) {
         this.draining = true;
         void this.serial(() => this.drain());
@@ -370,8 +375,8 @@ class FileWal implements Wal {
           const header = encodeFleetFrameHeader(p.type, this.nextSeq++, nowMs, p.tenant, p.payload);
           seg.offsets.push(pos);
           seg.appendedMs.push(nowMs);
-          bufs.push(header, p.payload);
-          pos += header.length + p.payload.length;
+          bufs.push(header, ...p.payload);
+          pos += header.length + p.payloadBytes;
         }
         const reserved = take.reduce((a, p) => a + p.size, 0);
         try {
