@@ -85,7 +85,8 @@ export function encodeMetrics(tenant: string, batch: MetricsBatch, cache: Series
   const samples = new RowBinaryWriter(Math.max(1024, batch.sampleCount * 48));
   const series = new RowBinaryWriter(4096);
   const newSeries: PendingSeries[] = [];
-  const newKeys = new Set<string>();
+  // (day, series) rows already in this chunk; made for the first new series
+  let newKeys: SeriesCache | undefined;
   const seriesDay = new Float64Array(batch.series.length).fill(-1);
   // the value's bits as 32-bit halves (little-endian, as the Float64Array holds them)
   const valueWords = new Uint32Array(batch.values.buffer, batch.values.byteOffset, batch.values.length * 2);
@@ -101,11 +102,9 @@ export function encodeMetrics(tenant: string, batch: MetricsBatch, cache: Series
     const day = Math.floor(ts / MS_PER_DAY);
     if (seriesDay[si] !== day) {
       seriesDay[si] = day;
-      if (slot.committedDay !== day) {
-        const key = SeriesCache.key(tenant, day, s.fpHi, s.fpLo);
-        if (!cache.has(key) && !newKeys.has(key)) {
-          newKeys.add(key);
-          newSeries.push({ ref: s, tenant, day, key });
+      if (slot.committedDay !== day && !cache.has(tenant, day, s.fpHi, s.fpLo)) {
+        if ((newKeys ??= new SeriesCache(Infinity)).add(tenant, day, s.fpHi, s.fpLo)) {
+          newSeries.push({ ref: s, tenant, day, fpHi: s.fpHi, fpLo: s.fpLo });
           series.string(tenant);
           series.uint16(day);
           series.string(s.metricName);
@@ -158,7 +157,7 @@ export function encodeLogs(tenant: string, batch: LogsBatch, cache: SeriesCache,
   const logs = new RowBinaryWriter(Math.max(1024, batch.recordCount * 96));
   const streams = new RowBinaryWriter(4096);
   const newStreams: PendingSeries[] = [];
-  const newKeys = new Set<string>();
+  let newKeys: SeriesCache | undefined;
   const streamDay = new Float64Array(batch.streams.length).fill(-1);
   let logRows = 0;
   let streamRows = 0;
@@ -171,10 +170,8 @@ export function encodeLogs(tenant: string, batch: LogsBatch, cache: SeriesCache,
     const day = Number(ts / NS_PER_DAY);
     if (streamDay[si] !== day) {
       streamDay[si] = day;
-      const key = SeriesCache.key(tenant, day, s.fpHi, s.fpLo);
-      if (!cache.has(key) && !newKeys.has(key)) {
-        newKeys.add(key);
-        newStreams.push({ ref: s, tenant, day, key });
+      if (!cache.has(tenant, day, s.fpHi, s.fpLo) && (newKeys ??= new SeriesCache(Infinity)).add(tenant, day, s.fpHi, s.fpLo)) {
+        newStreams.push({ ref: s, tenant, day, fpHi: s.fpHi, fpLo: s.fpLo });
         streams.string(tenant);
         streams.uint16(day);
         streams.uint64Parts(s.fpHi, s.fpLo);

@@ -189,3 +189,36 @@ describe('label limits remembered per series object', () => {
     expect(Array.from(verdicts[0]?.keep ?? [])).toEqual([1, 0]);
   });
 });
+
+describe('the committed (tenant, day, series) set', () => {
+  it('tells apart tenants, days and either fingerprint half, through growth, and forgets all when full', () => {
+    const c = new SeriesCache(5_000);
+    const fp = (i: number): [number, number] => [(i * 2654435761) >>> 0, i % 2 === 0 ? 0xffffffff - i : i]; // high bits set on both halves
+    const pending = Array.from({ length: 3_000 }, (_, i) => ({ ref: {}, tenant: i % 3 === 0 ? 'a' : 'b', day: 20_000 + (i % 2), fpHi: fp(i)[0], fpLo: fp(i)[1] }));
+    c.commit(pending);
+    expect(c.size).toBe(3_000);
+    for (const p of pending) {
+      expect(c.has(p.tenant, p.day, p.fpHi, p.fpLo)).toBe(true);
+      expect(c.has(p.tenant === 'a' ? 'b' : 'a', p.day, p.fpHi, p.fpLo)).toBe(false);
+      expect(c.has(p.tenant, p.day + 2, p.fpHi, p.fpLo)).toBe(false);
+      expect(c.has(p.tenant, p.day, (p.fpHi ^ 0x40000000) >>> 0, p.fpLo)).toBe(false); // the low halves are all different
+      expect(c.has(p.tenant, p.day, p.fpHi, (p.fpLo ^ 0x80000000) >>> 0)).toBe(false);
+    }
+    expect(c.has('nobody', 20_000, 1, 2)).toBe(false);
+    c.commit(pending.slice(0, 10)); // already there: no growth
+    expect(c.size).toBe(3_000);
+    // over the bound: everything is forgotten, then the new entries kept
+    const more = pending.map((p) => ({ ...p, day: p.day + 10 }));
+    c.commit(more);
+    expect(c.size).toBe(3_000);
+    expect(c.has(pending[0]!.tenant, pending[0]!.day, pending[0]!.fpHi, pending[0]!.fpLo)).toBe(false);
+    expect(c.has(more[0]!.tenant, more[0]!.day, more[0]!.fpHi, more[0]!.fpLo)).toBe(true);
+  });
+
+  it('writes one series row per series and day in a chunk, even for two objects of one series', () => {
+    const twin = fresh(1).concat(fresh(1)); // equal labels, different objects
+    const got = encodeMetrics('a', batchOf(twin, [[0, T0, 1], [1, T0, 2], [1, T0 + DAY_MS, 3]]), new SeriesCache(10));
+    expect(seriesRowKeys(got.series.data)).toEqual([`a/20000/m0/${twin[0]!.fpHi}:${twin[0]!.fpLo}`, `a/20001/m0/${twin[0]!.fpHi}:${twin[0]!.fpLo}`]);
+    expect(got.newSeries).toHaveLength(2);
+  });
+});
