@@ -196,9 +196,12 @@ class BatchBuilder {
   seriesSeen = 0;
 
   constructor(bodyBytes: number, private readonly maxSeries: number) {
-    // An encoded sample takes ~20 bytes and a series' labels ~100-300, so
-    // 64 bytes per sample is a middle guess; the columns double as needed.
-    this.cols = new SampleColumns(Math.min(1 << 20, (bodyBytes >>> 6) + 16));
+    // An encoded sample takes ~20 bytes and a series' labels ~100-300; senders
+    // mostly batch one sample per series (Prometheus: up to 2,000 samples of
+    // as many series), so 128 bytes per sample is a middle guess. The columns
+    // double as needed; a guess too large costs off-heap bytes every request,
+    // and those bytes are what triggers V8's full collections here.
+    this.cols = new SampleColumns(Math.min(1 << 20, (bodyBytes >>> 7) + 16));
   }
 
   countSeries(): void {
