@@ -42,11 +42,25 @@ export interface DecodeRemoteWriteOptions {
   readonly seriesCache?: RemoteWriteSeriesCache;
 }
 
-/** Decoded series (or rejection reasons) by the raw bytes of their labels. */
-export type RemoteWriteSeriesCache = LabelBytesCache<SeriesRef | string>;
+/**
+ * Decoded series (or rejection reasons) by the raw bytes of their labels,
+ * and label names and values by their bytes (`strings`).
+ *
+ * Why the strings: a decoded series keeps 16 strings for 8 labels, and most
+ * of them repeat across series (every name; job, namespace, instance, metric
+ * names...). Decoding them afresh kept a copy per series: with 100k series
+ * ~1.6M strings, the largest part of the heap every full collection marks.
+ * Looking the bytes up costs about what building the string did.
+ */
+export interface RemoteWriteSeriesCache extends LabelBytesCache<SeriesRef | string> {
+  readonly strings: LabelBytesCache<string>;
+}
+
+/** label strings kept (both generations): a label vocabulary, not the series */
+const INTERNED_STRINGS = 1 << 16;
 
 export function createRemoteWriteSeriesCache(options: LabelBytesCacheOptions): RemoteWriteSeriesCache {
-  return createLabelBytesCache<SeriesRef | string>(options);
+  return Object.assign(createLabelBytesCache<SeriesRef | string>(options), { strings: createLabelBytesCache<string>({ maxEntries: INTERNED_STRINGS }) });
 }
 
 export type RemoteWriteVersion = 1 | 2;
@@ -374,7 +388,7 @@ function readSeriesV1(r: ProtobufReader, b: BatchBuilder, cache: RemoteWriteSeri
         break;
       case LEN1:
         if (known !== undefined) r.skip(WIRE_LEN);
-        else if (!readLabelV1(r, (names ??= []), (values ??= []))) badUtf8 = true;
+        else if (!readLabelV1(r, (names ??= []), (values ??= []), cache?.strings)) badUtf8 = true;
         break;
       case LEN3:
         (pending ??= []).push(readExemplarV1(r));
@@ -401,14 +415,14 @@ function readSeriesV1(r: ProtobufReader, b: BatchBuilder, cache: RemoteWriteSeri
 }
 
 /** Reads a Label into the arrays; false when a string is not valid UTF-8. Empty values are dropped. */
-function readLabelV1(r: ProtobufReader, names: string[], values: string[]): boolean {
+function readLabelV1(r: ProtobufReader, names: string[], values: string[], strings?: LabelBytesCache<string>): boolean {
   const outer = r.enter();
   let name: string | null = '';
   let value: string | null = '';
   while (r.pos < r.end) {
     const t = r.tag();
-    if (t === LEN1) name = r.stringOrNull();
-    else if (t === LEN2) value = r.stringOrNull();
+    if (t === LEN1) name = strings === undefined ? r.stringOrNull() : internedStringOrNull(r, strings);
+    else if (t === LEN2) value = strings === undefined ? r.stringOrNull() : internedStringOrNull(r, strings);
     else if (t >>> 3 <= 2) wrongWire('Label', t & 7);
     else r.skip(t & 7);
   }
@@ -423,6 +437,19 @@ function readLabelV1(r: ProtobufReader, names: string[], values: string[]): bool
     values.push(value);
   }
   return true;
+}
+
+/** As r.stringOrNull(), the string shared with earlier ones of the same bytes. */
+function internedStringOrNull(r: ProtobufReader, strings: LabelBytesCache<string>): string | null {
+  const e = r.lenEnd();
+  const s = r.pos;
+  r.pos = e;
+  if (e === s) return '';
+  const known = strings.get(r.buf, s, e);
+  if (known !== undefined) return known;
+  const decoded = r.decodeUtf8(s, e, true);
+  if (decoded !== null) strings.set(r.buf, s, e, decoded);
+  return decoded;
 }
 
 function readExemplarV1(r: ProtobufReader): PendingExemplar {

@@ -641,6 +641,31 @@ describe('remote_write series cache', () => {
     ]);
   });
 
+  it('decodes label strings the same through the shared string table: UTF-8, invalid UTF-8, lengths around 12, more values than it keeps', () => {
+    const invalidValue = (i: number): number[] => ld(1, [...ld(1, [...str(1, '__name__'), ...str(2, 'bad')]), ...ld(1, [...str(1, 'v'), ...ld(2, [0x61 + (i % 3), 0xc3, 0x28])]), ...ld(2, [...f64(1, dbl(i)), ...vint(2, i)])]);
+    const seriesOf = (i: number): number[] =>
+      ld(1, [
+        ...ld(1, [...str(1, '__name__'), ...str(2, i % 2 ? 'température_°C' : 'up')]),
+        ...ld(1, [...str(1, 'instance'), ...str(2, `10.0.${i >> 8}.${i & 255}:9100`)]), // 13-16 characters, unique
+        ...ld(1, [...str(1, 'job'), ...str(2, `j${'x'.repeat(i % 20)}`)]), // lengths 2-21, shared
+        ...ld(1, [...str(1, 'city'), ...str(2, 'Zürich — 東京 🚀')]),
+        ...ld(2, [...f64(1, dbl(i)), ...vint(2, 1000 + i)]),
+      ]);
+    // 2 x 40,000 distinct instance values: more than the string table holds
+    const bodies = [0, 1].map((part) => bytes(...Array.from({ length: 40_000 }, (_, i) => seriesOf(part * 40_000 + i)), invalidValue(part), invalidValue(part + 1)));
+    const cache = createRemoteWriteSeriesCache({ maxEntries: 1_000_000 });
+    for (const round of [0, 1]) {
+      for (const body of bodies) {
+        const plain = ok(decodeRemoteWrite(body, 1, {}));
+        const cached = ok(decodeRemoteWrite(body, 1, { seriesCache: cache }));
+        expect(cached.series.map((x) => [labelsToRecord(x.labels), x.metricName, x.fpHi, x.fpLo])).toEqual(plain.series.map((x) => [labelsToRecord(x.labels), x.metricName, x.fpHi, x.fpLo]));
+        expect(cached.rejected).toEqual(plain.rejected);
+        expect(plain.rejected).toEqual([{ reason: expect.stringMatching(/not valid UTF-8/), count: 2 }]);
+        if (round === 1) expect(cache.strings.size).toBeLessThanOrEqual(1 << 16);
+      }
+    }
+  });
+
   it('never returns another key\'s value and stays bounded', () => {
     const c = createLabelBytesCache<number>({ maxEntries: 8 });
     const key = (i: number): Uint8Array => new Uint8Array([...ascii('prefix-shared-by-all-keys-'), i & 0xff, i >> 8]);
