@@ -51,7 +51,9 @@ export function seriesSlotFor(s: SlotOwner & { readonly metricName: string; read
   prefixWriter.string(tenant);
   prefixWriter.string(s.metricName);
   prefixWriter.uint64Parts(s.fpHi, s.fpLo);
-  slot.prefix = Uint8Array.from(prefixWriter.finish());
+  // Buffer.from copies into Node's shared pool: no ArrayBuffer object per
+  // series for the garbage collector (Uint8Array.from also iterated slowly)
+  slot.prefix = Buffer.from(prefixWriter.finish());
   slot.tenant = tenant;
   slot.committedDay = -1;
   return slot;
