@@ -354,16 +354,23 @@ function readSeriesV1(r: ProtobufReader, b: BatchBuilder, cache: RemoteWriteSeri
   if (cache !== undefined) {
     // Find the labels' byte span; senders write them together, and only a
     // contiguous span is a usable cache key.
-    let contiguous = true;
-    while (r.pos < r.end) {
-      const at = r.pos;
-      const t = r.tag();
-      if (t === LEN1) {
-        if (labelStart < 0) labelStart = at;
-        else if (labelEnd !== at) contiguous = false;
-        r.skip(WIRE_LEN);
-        labelEnd = r.pos;
-      } else r.skip(t & 7);
+    let contiguous = labelSpan(r);
+    if (contiguous === null) {
+      // something the quick walk does not read: the reader's walk (and its errors)
+      contiguous = true;
+      while (r.pos < r.end) {
+        const at = r.pos;
+        const t = r.tag();
+        if (t === LEN1) {
+          if (labelStart < 0) labelStart = at;
+          else if (labelEnd !== at) contiguous = false;
+          r.skip(WIRE_LEN);
+          labelEnd = r.pos;
+        } else r.skip(t & 7);
+      }
+    } else {
+      labelStart = spanStart;
+      labelEnd = spanEnd;
     }
     r.pos = start;
     if (!contiguous) labelStart = -1;
@@ -412,6 +419,52 @@ function readSeriesV1(r: ProtobufReader, b: BatchBuilder, cache: RemoteWriteSeri
     if (labelStart >= 0) cache?.set(r.buf, labelStart, labelEnd, known);
   }
   b.finishSeries(known, sampleStart, histograms, pending);
+}
+
+// labelSpan's results besides its return value (no object per call)
+let spanStart = -1;
+let spanEnd = -1;
+
+/**
+ * Walks a TimeSeries' fields from r.pos to r.end (without moving r.pos) for
+ * the span of its labels: spanStart/spanEnd (-1 without labels); returns
+ * whether the labels are contiguous. Reads only what senders write (fields
+ * 1-4, length-delimited, lengths below 2^14) with no per-field calls, the
+ * per-series cost of a known series; anything else, well-formed or not,
+ * returns null and the caller walks with the reader.
+ */
+function labelSpan(r: ProtobufReader): boolean | null {
+  const b = r.buf;
+  const end = r.end;
+  let p = r.pos;
+  let first = -1;
+  let last = -1;
+  let contiguous = true;
+  while (p < end) {
+    const t = b[p] as number;
+    if (t !== LEN1 && t !== LEN2 && t !== LEN3 && t !== LEN4) return null;
+    if (p + 1 >= end) return null;
+    let len = b[p + 1] as number;
+    let q = p + 2;
+    if (len >= 0x80) {
+      if (q >= end) return null;
+      const c = b[q] as number;
+      if (c >= 0x80) return null;
+      len = (len & 0x7f) | (c << 7);
+      q++;
+    }
+    const next = q + len;
+    if (next > end) return null;
+    if (t === LEN1) {
+      if (first < 0) first = p;
+      else if (last !== p) contiguous = false;
+      last = next;
+    }
+    p = next;
+  }
+  spanStart = first;
+  spanEnd = last;
+  return contiguous;
 }
 
 /** Reads a Label into the arrays; false when a string is not valid UTF-8. Empty values are dropped. */
