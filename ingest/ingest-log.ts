@@ -145,6 +145,17 @@ class FileIngestLog implements IngestLog {
   /** wakes the flusher (new records, a barrier, close) */
   private wake: (() => void) | undefined;
   private readonly epoch: number;
+  /** payloads of records not yet inserted, by sequence number (replayed ones are read from the files) */
+  private readonly mem = new Map<number, Logged>();
+  private memBytes = 0;
+  /** most payload bytes kept in memory */
+  private readonly memMax: number;
+  /** set once close gave up waiting: the flusher stops between inserts */
+  private stopped = false;
+  /** cuts a backoff sleep short */
+  private wakeSleeper: (() => void) | undefined;
+  /** the flusher sleeps with nothing to flush: the next append must wake it to start the age timer */
+  private idle = false;
   private readonly now: () => number;
   private readonly m;
 
@@ -155,6 +166,7 @@ class FileIngestLog implements IngestLog {
   ) {
     opts.shapes.forEach((s, i) => this.tableIndex.set(s.table, i));
     this.flushed = checkpoint.ackedThrough;
+    this.memMax = Math.min(opts.maxPendingBytes, 256 * 1024 * 1024);
     this.now = opts.now ?? Date.now;
     this.epoch = this.now();
     const r = opts.registry;
@@ -282,20 +294,6 @@ class FileIngestLog implements IngestLog {
     for (const w of left) w.reject(new FleetwatchError('FW_ERR_STORAGE_UNAVAILABLE', 'central is shutting down'));
     await this.checkpoint.close();
   }
-
-  /** payloads of records not yet inserted, by sequence number (replayed ones are read from the files) */
-  private readonly mem = new Map<number, Logged>();
-  private memBytes = 0;
-  private get memMax(): number {
-    return Math.min(this.opts.maxPendingBytes, 256 * 1024 * 1024);
-  }
-
-  /** set once close gave up waiting: the flusher stops between inserts */
-  private stopped = false;
-  /** cuts a backoff sleep short */
-  private wakeSleeper: (() => void) | undefined;
-  /** the flusher sleeps with nothing to flush: the next append must wake it to start the age timer */
-  private idle = false;
 
   private nudge(barrier: boolean): void {
     if (barrier) this.barrierWanted = true;

@@ -99,45 +99,22 @@ export function createIngester(opts: IngesterOptions): Ingester {
         if (ok) rowsTotal.inc({ table: s.table }, rows);
       },
     });
-  const q = {
-    series: queue(SHAPES.series),
-    samples: queue(SHAPES.samples),
-    exemplars: queue(SHAPES.exemplars),
-    metadata: queue(SHAPES.metadata),
-    streams: queue(SHAPES.streams),
-    logs: queue(SHAPES.logs),
-    spans: queue(SHAPES.spans),
-  };
-  /**
-   * Queues one request's chunks for their tables, or refuses them all
-   * (overload) before any is queued: a request refused after some of its rows
-   * were committed would store them twice once the client retries.
-   */
-  const admit = (parts: readonly [TableQueue, Chunk][], tenant: string): Promise<void>[] => {
-    if (log) return [appendToLog(tenant, parts)];
-    let bytes = 0;
-    for (const [, c] of parts) if (c.rows > 0) bytes += c.data.length;
-    if (bytes > 0 && !budget.tryTake(bytes)) throw new FleetwatchError('FW_ERR_INGEST_OVERLOADED', `more than ${budget.maxBytes} bytes are waiting for storage`);
-    return parts.map(([queue, c]) => queue.write(c.data, c.rows, true));
-  };
+  // one group-commit queue per table (unused while the ingest log takes the writes)
+  const queues = new Map(Object.values(SHAPES).map((s) => [s.table, queue(s)] as const));
   const log = opts.log;
   // the log is opening while the first requests may already arrive
   log?.catch(() => undefined);
-  const shapeOf = new Map<TableQueue, TableShape>([
-    [q.series, SHAPES.series],
-    [q.samples, SHAPES.samples],
-    [q.exemplars, SHAPES.exemplars],
-    [q.metadata, SHAPES.metadata],
-    [q.streams, SHAPES.streams],
-    [q.logs, SHAPES.logs],
-    [q.spans, SHAPES.spans],
-  ]);
-  const appendToLog = async (tenant: string, parts: readonly [TableQueue, Chunk][]): Promise<void> => {
-    const l = await (log as Promise<IngestLog>);
-    await l.append(
-      tenant,
-      parts.map(([queue, c]) => [shapeOf.get(queue) as TableShape, c] as const),
-    );
+  /**
+   * Logs (one record) or queues one request's chunks for their tables, or refuses them all
+   * (overload) before any is queued: a request refused after some of its rows
+   * were committed would store them twice once the client retries.
+   */
+  const admit = (parts: readonly (readonly [TableShape, Chunk])[], tenant: string): Promise<void>[] => {
+    if (log) return [log.then((l) => l.append(tenant, parts))];
+    let bytes = 0;
+    for (const [, c] of parts) if (c.rows > 0) bytes += c.data.length;
+    if (bytes > 0 && !budget.tryTake(bytes)) throw new FleetwatchError('FW_ERR_INGEST_OVERLOADED', `more than ${budget.maxBytes} bytes are waiting for storage`);
+    return parts.map(([shape, c]) => (queues.get(shape.table) as TableQueue).write(c.data, c.rows, true));
   };
   const limits = createLimitChecker(opts.limits);
   const seriesCache = new SeriesCache(opts.seriesCacheEntries ?? 2_000_000);
@@ -164,10 +141,10 @@ export function createIngester(opts: IngesterOptions): Ingester {
         // when both are committed, and series keys are remembered only then
         writes = admit(
           [
-            [q.series, chunks.series],
-            [q.samples, chunks.samples],
-            [q.exemplars, chunks.exemplars],
-            [q.metadata, chunks.metadata],
+            [SHAPES.series, chunks.series],
+            [SHAPES.samples, chunks.samples],
+            [SHAPES.exemplars, chunks.exemplars],
+            [SHAPES.metadata, chunks.metadata],
           ],
           tenant,
         );
@@ -192,8 +169,8 @@ export function createIngester(opts: IngesterOptions): Ingester {
         chunks = encodeLogs(tenant, batch, streamCache, verdict.keep);
         writes = admit(
           [
-            [q.streams, chunks.streams],
-            [q.logs, chunks.logs],
+            [SHAPES.streams, chunks.streams],
+            [SHAPES.logs, chunks.logs],
           ],
           tenant,
         );
@@ -212,7 +189,7 @@ export function createIngester(opts: IngesterOptions): Ingester {
       let write: Promise<void>;
       try {
         chunk = encodeSpans(tenant, batch);
-        write = log ? appendToLog(tenant, [[q.spans, chunk]]) : q.spans.write(chunk.data, chunk.rows);
+        [write] = admit([[SHAPES.spans, chunk]], tenant) as [Promise<void>];
       } finally {
         produced?.();
       }
@@ -223,7 +200,7 @@ export function createIngester(opts: IngesterOptions): Ingester {
     },
 
     async shutdown() {
-      await Promise.all(Object.values(q).map((t) => t.close()));
+      await Promise.all([...queues.values()].map((t) => t.close()));
     },
   };
 }

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { FleetwatchError } from '../core/index.ts';
 import { rowBinaryParts, withSettings, type BinaryFormat, type InsertBatch, type QueryOptions, type Store } from './store.ts';
 import { ident, type Sql } from './sql.ts';
+import { writeAllAt } from './file-io.ts';
 
 type ChdbModule = typeof import('chdb');
 type ChdbSession = InstanceType<ChdbModule['Session']>;
@@ -130,19 +131,12 @@ class EmbeddedStore implements Store {
   }
 }
 
-/** Writes the pieces to a new file with as few system calls as the iovec limit allows. */
+/** Writes the pieces to a new file. */
 async function writeParts(file: string, parts: readonly Uint8Array[]): Promise<void> {
   if (parts.length === 1) return writeFile(file, parts[0] as Uint8Array);
   const fh = await open(file, 'w');
   try {
-    // writev takes at most IOV_MAX (1024 on Linux) buffers per call
-    for (let i = 0; i < parts.length; i += 512) {
-      const group = parts.slice(i, i + 512);
-      const want = group.reduce((a, p) => a + p.byteLength, 0);
-      const { bytesWritten } = await fh.writev(group as Uint8Array[]);
-      // a short write (rare): finish from one buffer
-      if (bytesWritten < want) await fh.write(Buffer.concat(group as Uint8Array[]).subarray(bytesWritten));
-    }
+    await writeAllAt(fh, parts, 0);
   } finally {
     await fh.close();
   }

@@ -41,6 +41,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { FleetwatchError, counter, gauge, histogram, type Logger, type MetricsRegistry } from '../core/index.ts';
 import { encodeFleetFrameHeader, readFleetFrame, type FleetRecordType } from '../protocols/index.ts';
+import { writeAllAt } from './file-io.ts';
 
 export type FsyncPolicy = 'always' | 'batch' | 'never';
 export type WalFullPolicy = 'backpressure' | 'drop-oldest';
@@ -122,8 +123,6 @@ export interface Wal {
 
 const MAGIC = Buffer.from('FWWAL\u0000\u0000\u0001', 'latin1');
 const NAME_RE = /^(\d{20})\.wal$/;
-/** writev takes at most IOV_MAX (1024 on Linux) buffers per call */
-const MAX_IOV = 512;
 
 interface Segment {
   readonly firstSeq: number;
@@ -615,26 +614,6 @@ class FileWal implements Wal {
       });
       this.wakeReaders();
     })());
-  }
-}
-
-async function writeAllAt(fh: FileHandle, bufs: Uint8Array[], position: number): Promise<void> {
-  let pos = position;
-  for (let i = 0; i < bufs.length; i += MAX_IOV) {
-    const part = bufs.slice(i, i + MAX_IOV);
-    const want = part.reduce((a, b) => a + b.length, 0);
-    const { bytesWritten } = await fh.writev(part, pos);
-    if (bytesWritten < want) {
-      // a short write: finish the rest from one buffer
-      const rest = Buffer.concat(part).subarray(bytesWritten);
-      let done = 0;
-      while (done < rest.length) {
-        const r = await fh.write(rest, done, rest.length - done, pos + bytesWritten + done);
-        if (r.bytesWritten === 0) throw new Error('write made no progress');
-        done += r.bytesWritten;
-      }
-    }
-    pos += want;
   }
 }
 
