@@ -47,7 +47,7 @@ export const FLEET_BATCHES_PATH = '/api/v1/fleet/batches';
 
 const BATCH_ID_RE = /^[A-Za-z0-9._:-]{1,200}$/;
 const TENANT_RE = /^[a-zA-Z0-9!\-_.*'()]{1,150}$/;
-const MARKERS: TableShape = { table: 'ingest_batches', columns: ['tenant', 'source', 'batch_id', 'received_ms'], structure: 'tenant String, source String, batch_id String, received_ms Int64' };
+const MARKERS: TableShape = { table: 'ingest_batches', columns: ['tenant', 'source', 'batch_id', 'received_ms'], structure: 'tenant String, source String, batch_id String, received_ms Int64', format: 'RowBinary' };
 
 export interface FleetBatchesDeps {
   readonly config: Config;
@@ -134,7 +134,7 @@ export function createFleetBatches(deps: FleetBatchesDeps): FleetBatches {
     if (chunk.rows === 0) return;
     try {
       await store.insert(
-        { table: shape.table, columns: shape.columns, structure: shape.structure, rowBinary: chunk.data, rows: chunk.rows },
+        { table: shape.table, columns: shape.columns, structure: shape.structure, format: shape.format, data: chunk.data, rows: chunk.rows },
         { settings: { insert_deduplication_token: token } },
       );
       insertsTotal.inc({ table: shape.table, outcome: 'ok' });

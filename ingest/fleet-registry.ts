@@ -117,7 +117,7 @@ export function createFleetRegistry(deps: { store: Store; now?: () => number }):
       w.string(report.lastError);
       const names = Object.keys(report.labels).sort();
       w.stringMap(names, names.map((n) => report.labels[n] as string));
-      await store.insert({ table: 'fleet_clusters', columns: COLUMNS, structure: STRUCTURE, rowBinary: w.finish(), rows: 1 });
+      await store.insert({ table: 'fleet_clusters', columns: COLUMNS, structure: STRUCTURE, data: w.finish(), rows: 1 });
     },
 
     async list(tenants) {

@@ -4,7 +4,7 @@ export { createIngester, ingesterOptionsFromConfig } from './ingester.ts';
 export type { Ingester, IngesterOptions, MetricsCommitted, WriteOutcome } from './ingester.ts';
 export { limitsFromConfig } from './limits.ts';
 export type { WriteLimits } from './limits.ts';
-export { SHAPES } from './row-encoders.ts';
+export { SHAPES, SAMPLES_ROWBINARY } from './row-encoders.ts';
 export { openIngestLog, openIngestLogFromConfig, ingestLogEnabled, INGEST_LOG_SHAPES } from './ingest-log.ts';
 export type { IngestLog, IngestLogOptions, IngestLogStats } from './ingest-log.ts';
 export { createIngestService } from './module.ts';

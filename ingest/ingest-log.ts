@@ -41,7 +41,7 @@ import path from 'node:path';
 import { FleetwatchError, counter, gauge, histogram, type Config, type Logger, type MetricsRegistry } from '../core/index.ts';
 import { FLEET_RECORD_ROWS, fleetFramePayload } from '../protocols/index.ts';
 import { openShipLog, openWal, type ShipLog, type Store, type Wal, type WalRead } from '../storage/index.ts';
-import { SHAPES, type Chunk, type TableShape } from './row-encoders.ts';
+import { SAMPLES_ROWBINARY, SHAPES, type Chunk, type TableShape } from './row-encoders.ts';
 
 export interface IngestLogOptions {
   readonly dir: string;
@@ -136,7 +136,7 @@ export async function openIngestLog(opts: IngestLogOptions): Promise<IngestLog> 
 }
 
 class FileIngestLog implements IngestLog {
-  private readonly tableIndex = new Map<string, number>();
+  private readonly tableIndex = new Map<TableShape, number>();
   private flushed: number;
   private closing = false;
   private running: Promise<void> | undefined;
@@ -164,7 +164,7 @@ class FileIngestLog implements IngestLog {
     private readonly wal: Wal,
     private readonly checkpoint: ShipLog,
   ) {
-    opts.shapes.forEach((s, i) => this.tableIndex.set(s.table, i));
+    opts.shapes.forEach((s, i) => this.tableIndex.set(s, i));
     this.flushed = checkpoint.ackedThrough;
     this.memMax = Math.min(opts.maxPendingBytes, 256 * 1024 * 1024);
     this.now = opts.now ?? Date.now;
@@ -211,7 +211,7 @@ class FileIngestLog implements IngestLog {
     let off = 1;
     for (const [shape, c] of parts) {
       if (c.rows === 0) continue;
-      const idx = this.tableIndex.get(shape.table);
+      const idx = this.tableIndex.get(shape);
       if (idx === undefined) throw new Error(`table ${shape.table} is not one the ingest log carries`);
       head[off] = idx;
       head.writeUInt32LE(c.rows, off + 1);
@@ -389,7 +389,7 @@ class FileIngestLog implements IngestLog {
     const first = tables.filter((t) => t.shape.table === 'metrics_series' || t.shape.table === 'log_streams');
     const rest = tables.filter((t) => !first.includes(t));
     for (const group of [first, rest]) {
-      const ok = await Promise.all(group.map((t) => this.insertUntilDone(t.shape, t.parts, t.rows, token)));
+      const ok = await Promise.all(group.map((t) => this.insertUntilDone(t.shape, t.parts, t.rows, this.tokenFor(token, t.index))));
       if (ok.includes(false)) return false;
     }
     end?.();
@@ -421,8 +421,19 @@ class FileIngestLog implements IngestLog {
     if (keep.length > 0) this.barrierWanted = true;
   }
 
+  /**
+   * The deduplication token of one shape's insert: the range's own for the
+   * first shape of a table (what every range had before a table had two
+   * shapes), suffixed by the index for a later one, so two inserts of one
+   * range into the same table are not taken for one.
+   */
+  private tokenFor(token: string, index: number): string {
+    const table = (this.opts.shapes[index] as TableShape).table;
+    return this.opts.shapes.findIndex((s) => s.table === table) === index ? token : `${token}/${index}`;
+  }
+
   /** Each table's rows of a range, as pieces in record order (the insert writes them without joining them). */
-  private split(r: Range): { shape: TableShape; parts: Uint8Array[]; rows: number }[] {
+  private split(r: Range): { shape: TableShape; index: number; parts: Uint8Array[]; rows: number }[] {
     const parts: { bufs: Uint8Array[]; rows: number }[] = this.opts.shapes.map(() => ({ bufs: [], rows: 0 }));
     for (const pieces of r.records) {
       // from memory: [head, rows of part 0, rows of part 1, ...]; read back from the file: one buffer, head then rows
@@ -448,9 +459,9 @@ class FileIngestLog implements IngestLog {
         part.rows += rows;
       }
     }
-    const out: { shape: TableShape; parts: Uint8Array[]; rows: number }[] = [];
+    const out: { shape: TableShape; index: number; parts: Uint8Array[]; rows: number }[] = [];
     parts.forEach((p, i) => {
-      if (p.rows > 0) out.push({ shape: this.opts.shapes[i] as TableShape, parts: p.bufs, rows: p.rows });
+      if (p.rows > 0) out.push({ shape: this.opts.shapes[i] as TableShape, index: i, parts: p.bufs, rows: p.rows });
     });
     return out;
   }
@@ -461,7 +472,7 @@ class FileIngestLog implements IngestLog {
     for (let attempt = 0; ; attempt++) {
       if (this.stopped) return false;
       try {
-        await this.opts.store.insert({ table: shape.table, columns: shape.columns, structure: shape.structure, rowBinary: data, rows }, { settings: { insert_deduplication_token: token } });
+        await this.opts.store.insert({ table: shape.table, columns: shape.columns, structure: shape.structure, format: shape.format, data, rows }, { settings: { insert_deduplication_token: token } });
         this.m?.inserts.inc({ table: shape.table, outcome: 'ok' });
         this.m?.rows.inc({ table: shape.table }, rows);
         return true;
@@ -499,8 +510,12 @@ function payloadsOf(r: WalRead): Range {
   return { firstSeq: r.firstSeq, lastSeq: r.lastSeq, records: r.chunks.map((c) => [fleetFramePayload(c)]) };
 }
 
-/** The tables central's log carries; records name them by index here, so append only. */
-export const INGEST_LOG_SHAPES: readonly TableShape[] = [SHAPES.series, SHAPES.streams, SHAPES.metadata, SHAPES.samples, SHAPES.exemplars, SHAPES.logs, SHAPES.spans];
+/**
+ * The tables central's log carries; records name them by index here, so
+ * append only. Index 3, samples as RowBinary, is what logs written before
+ * samples became Native blocks (index 7) hold.
+ */
+export const INGEST_LOG_SHAPES: readonly TableShape[] = [SHAPES.series, SHAPES.streams, SHAPES.metadata, SAMPLES_ROWBINARY, SHAPES.exemplars, SHAPES.logs, SHAPES.spans, SHAPES.samples];
 
 /** Whether central keeps an ingest log (ingest.log: auto = only with embedded chDB, whose data dir is local anyway). */
 export function ingestLogEnabled(config: Config): boolean {

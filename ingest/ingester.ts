@@ -90,6 +90,7 @@ export function createIngester(opts: IngesterOptions): Ingester {
       table: s.table,
       columns: s.columns,
       structure: s.structure,
+      format: s.format,
       maxRowsPerInsert: opts.maxRowsPerInsert,
       budget,
       gate,

@@ -1,7 +1,7 @@
 // Typed batches -> RowBinary chunks for each ClickHouse table. Column lists
 // and structures here must match storage/schema.ts (test/ingest-rows.test.ts
 // checks them against the live tables).
-import { RowBinaryWriter } from '../storage/index.ts';
+import { NativeBlockWriter, RowBinaryWriter, type InsertFormat } from '../storage/index.ts';
 import type { LogsBatch, MetricsBatch, SeriesRef, SpansBatch } from '../protocols/index.ts';
 import { SeriesCache, type PendingSeries } from './series-cache.ts';
 import { SeriesSlot, seriesSlotFor } from './series-slot.ts';
@@ -10,15 +10,17 @@ export interface TableShape {
   readonly table: string;
   readonly columns: readonly string[];
   readonly structure: string;
+  readonly format: InsertFormat;
 }
 
-function shape(table: string, cols: readonly [string, string][]): TableShape {
-  return { table, columns: cols.map((c) => c[0]), structure: cols.map(([n, t]) => `${n} ${t}`).join(', ') };
+function shape(table: string, cols: readonly [string, string][], format: InsertFormat = 'RowBinary'): TableShape {
+  return { table, columns: cols.map((c) => c[0]), structure: cols.map(([n, t]) => `${n} ${t}`).join(', '), format };
 }
 
 export const SHAPES = {
   series: shape('metrics_series', [['tenant', 'String'], ['date', 'Date'], ['metric_name', 'String'], ['fingerprint', 'UInt64'], ['labels', 'Map(String, String)']]),
-  samples: shape('metrics_samples', [['tenant', 'String'], ['metric_name', 'String'], ['fingerprint', 'UInt64'], ['timestamp_ms', 'Int64'], ['value', 'Float64']]),
+  // Native blocks (storage/native.ts): the bulk of all rows, and the cheapest for ClickHouse to take
+  samples: shape('metrics_samples', [['tenant', 'LowCardinality(String)'], ['metric_name', 'LowCardinality(String)'], ['fingerprint', 'UInt64'], ['timestamp_ms', 'Int64'], ['value', 'Float64']], 'Native'),
   exemplars: shape('metrics_exemplars', [['tenant', 'String'], ['metric_name', 'String'], ['fingerprint', 'UInt64'], ['timestamp_ms', 'Int64'], ['value', 'Float64'], ['labels', 'Map(String, String)']]),
   metadata: shape('metrics_metadata', [['tenant', 'String'], ['metric_name', 'String'], ['type', 'String'], ['help', 'String'], ['unit', 'String'], ['updated_ms', 'Int64']]),
   streams: shape('log_streams', [['tenant', 'String'], ['date', 'Date'], ['fingerprint', 'UInt64'], ['labels', 'Map(String, String)']]),
@@ -44,6 +46,12 @@ export const SHAPES = {
     ['links', 'Array(Tuple(String, String, String, Map(String, String)))'],
   ]),
 } as const;
+
+/**
+ * metrics_samples as RowBinary, as encoded before the Native shape: kept so
+ * an ingest log written then is still inserted correctly (ingest-log.ts).
+ */
+export const SAMPLES_ROWBINARY: TableShape = shape('metrics_samples', [['tenant', 'String'], ['metric_name', 'String'], ['fingerprint', 'UInt64'], ['timestamp_ms', 'Int64'], ['value', 'Float64']]);
 
 export interface Chunk {
   readonly data: Uint8Array;
@@ -80,6 +88,17 @@ function seriesDayScratch(n: number): Float64Array {
   return seriesDays;
 }
 
+/** encodeMetrics' sample columns before they are copied into the block, reused across calls like seriesDays */
+let sampleScratch = { fp: new Uint32Array(8192), ts: new Uint32Array(8192), value: new Uint32Array(8192), name: new Uint32Array(4096) };
+
+function sampleColumns(n: number): typeof sampleScratch {
+  if (sampleScratch.name.length < n) {
+    const m = Math.max(n, sampleScratch.name.length * 2);
+    sampleScratch = { fp: new Uint32Array(2 * m), ts: new Uint32Array(2 * m), value: new Uint32Array(2 * m), name: new Uint32Array(m) };
+  }
+  return sampleScratch;
+}
+
 /** Marks series committed for a day (after their insert succeeded). */
 export function markCommitted(cache: SeriesCache, pending: readonly PendingSeries[]): void {
   cache.commit(pending);
@@ -95,9 +114,13 @@ export function markCommitted(cache: SeriesCache, pending: readonly PendingSerie
  * touch that is not known to be committed already.
  */
 export function encodeMetrics(tenant: string, batch: MetricsBatch, cache: SeriesCache, keep?: Uint8Array, sampleKeep?: Uint8Array, nowMs = Date.now()): MetricsChunks {
-  // ~64 bytes a row (tenant, a metric name of ~30 characters, 8 + 8 + 8): a
-  // guess too small costs a doubling, the copy and ~3x the memory, per request
-  const samples = new RowBinaryWriter(Math.max(1024, batch.sampleCount * 64));
+  // the sample block's columns: fingerprint, timestamp and value as 32-bit
+  // halves, and each row's metric name as an index into this block's names
+  const cols = sampleColumns(batch.sampleCount);
+  const names = [''];
+  const nameIndex = new Map<string, number>();
+  let lastName = '';
+  let lastNameIndex = 0;
   const series = new RowBinaryWriter(4096);
   const newSeries: PendingSeries[] = [];
   // (day, series) rows already in this chunk; made for the first new series
@@ -129,11 +152,27 @@ export function encodeMetrics(tenant: string, batch: MetricsBatch, cache: Series
         }
       }
     }
-    // the prefix in one native copy: a byte loop cost ~3x as much per row
-    samples.rawAll(slot.prefix);
-    samples.int64(ts);
-    samples.uint64Parts(valueWords[2 * j + 1] as number, valueWords[2 * j] as number); // bit-exact: keeps the stale-marker NaN
-    sampleRows++;
+    const k = sampleRows++;
+    cols.fp[2 * k] = s.fpLo;
+    cols.fp[2 * k + 1] = s.fpHi;
+    // Int64 halves of an integer ms; a Uint32Array store wraps a negative high half to two's complement
+    cols.ts[2 * k] = ts >>> 0;
+    cols.ts[2 * k + 1] = Math.floor(ts / 4294967296);
+    // bit-exact: keeps the stale-marker NaN
+    cols.value[2 * k] = valueWords[2 * j] as number;
+    cols.value[2 * k + 1] = valueWords[2 * j + 1] as number;
+    const name = s.metricName;
+    if (name !== lastName || k === 0) {
+      lastName = name;
+      let idx = name === '' ? 0 : nameIndex.get(name);
+      if (idx === undefined) {
+        idx = names.length;
+        names.push(name);
+        nameIndex.set(name, idx);
+      }
+      lastNameIndex = idx;
+    }
+    cols.name[k] = lastNameIndex;
   }
   const ex = new RowBinaryWriter(1024);
   let exRows = 0;
@@ -157,7 +196,20 @@ export function encodeMetrics(tenant: string, batch: MetricsBatch, cache: Series
     md.string(m.unit);
     md.int64(nowMs);
   }
-  return { series: chunkOf(series, seriesRows), newSeries, samples: chunkOf(samples, sampleRows), exemplars: chunkOf(ex, exRows), metadata: chunkOf(md, batch.metadata.length) };
+  const samples =
+    sampleRows === 0
+      ? EMPTY
+      : {
+          data: new NativeBlockWriter(sampleRows)
+            .constantLowCardinalityString('tenant', tenant)
+            .lowCardinalityString('metric_name', names, cols.name)
+            .fixed64('fingerprint', 'UInt64', cols.fp)
+            .fixed64('timestamp_ms', 'Int64', cols.ts)
+            .fixed64('value', 'Float64', cols.value)
+            .finish(),
+          rows: sampleRows,
+        };
+  return { series: chunkOf(series, seriesRows), newSeries, samples, exemplars: chunkOf(ex, exRows), metadata: chunkOf(md, batch.metadata.length) };
 }
 
 export interface LogsChunks {

@@ -4,7 +4,7 @@
 // together in the next insert. Light load gets low latency, heavy load gets
 // large inserts, and a request is answered only after its rows are committed.
 import { FleetwatchError } from '../core/index.ts';
-import type { InsertBatch, Store } from '../storage/index.ts';
+import type { InsertBatch, InsertFormat, Store } from '../storage/index.ts';
 import type { ProducerGate } from './producer-gate.ts';
 
 interface Waiter {
@@ -38,6 +38,7 @@ export interface TableQueueOptions {
   readonly table: string;
   readonly columns: readonly string[];
   readonly structure: string;
+  readonly format: InsertFormat;
   readonly maxRowsPerInsert: number;
   readonly budget: PendingBudget;
   readonly onInsert?: (rows: number, bytes: number, ok: boolean) => void;
@@ -131,7 +132,7 @@ export class TableQueue {
       if (take.length === 0) continue;
       this.inFlight += take.length;
       const data = take.length === 1 ? (take[0] as Waiter).chunk : Buffer.concat(take.map((w) => w.chunk), bytes);
-      const batch: InsertBatch = { table: this.opts.table, columns: this.opts.columns, structure: this.opts.structure, rowBinary: data, rows };
+      const batch: InsertBatch = { table: this.opts.table, columns: this.opts.columns, structure: this.opts.structure, format: this.opts.format, data, rows };
       try {
         await this.opts.store.insert(batch);
         this.opts.onInsert?.(rows, bytes, true);

@@ -6,12 +6,13 @@ import { openServer } from './server-store.ts';
 import { migrate, applyRetention } from './migrations.ts';
 import type { Retention } from './schema.ts';
 
-export type { Store, InsertBatch, QueryOptions, BinaryFormat } from './store.ts';
-export { rowBinaryParts, rowBinaryBytes } from './store.ts';
+export type { Store, InsertBatch, InsertFormat, QueryOptions, BinaryFormat } from './store.ts';
+export { insertParts, insertBytes } from './store.ts';
 export type { Sql } from './sql.ts';
 export type { Retention, TableDef } from './schema.ts';
 export { SqlBuilder, sql, ident } from './sql.ts';
 export { RowBinaryWriter, RowBinaryReader } from './row-binary.ts';
+export { NativeBlockWriter } from './native.ts';
 export { TABLES, VIEWS, tableDef, createStatements, retentionStatements, SAMPLES_BUCKET_MS } from './schema.ts';
 export { MIGRATIONS, migrate, applyRetention } from './migrations.ts';
 export { openEmbedded } from './chdb-store.ts';

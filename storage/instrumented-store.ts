@@ -1,7 +1,7 @@
 // A Store wrapper that counts and times every storage call for /metrics.
 import type { MetricsRegistry } from '../core/index.ts';
 import { counter, histogram } from '../core/index.ts';
-import { rowBinaryBytes, type BinaryFormat, type InsertBatch, type QueryOptions, type Store } from './store.ts';
+import { insertBytes, type BinaryFormat, type InsertBatch, type QueryOptions, type Store } from './store.ts';
 import type { Sql } from './sql.ts';
 
 export function instrumentStore(inner: Store, registry: MetricsRegistry): Store {
@@ -33,7 +33,7 @@ export function instrumentStore(inner: Store, registry: MetricsRegistry): Store 
     insert: async (b: InsertBatch, o?: QueryOptions) => {
       await timed('insert', () => inner.insert(b, o));
       rows.inc({ table: b.table }, b.rows);
-      bytes.inc({ table: b.table }, rowBinaryBytes(b));
+      bytes.inc({ table: b.table }, insertBytes(b));
     },
     ping: () => inner.ping(),
     close: () => inner.close(),

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import { createClient, ClickHouseLogLevel, type ClickHouseClient } from '@clickhouse/client';
 import { FleetwatchError } from '../core/index.ts';
-import { rowBinaryParts, withSettings, type BinaryFormat, type InsertBatch, type QueryOptions, type Store } from './store.ts';
+import { insertParts, withSettings, type BinaryFormat, type InsertBatch, type QueryOptions, type Store } from './store.ts';
 import { ident, type Sql } from './sql.ts';
 import { parseJsonEachRow } from './chdb-store.ts';
 
@@ -84,8 +84,8 @@ class ServerStore implements Store {
     if (batch.rows === 0) return;
     try {
       const r = await this.client.exec({
-        query: `INSERT INTO ${this.database}.${ident(batch.table)} (${batch.columns.map(ident).join(', ')}) FORMAT RowBinary`,
-        values: Readable.from(rowBinaryParts(batch).map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength))),
+        query: `INSERT INTO ${this.database}.${ident(batch.table)} (${batch.columns.map(ident).join(', ')}) FORMAT ${batch.format === 'Native' ? 'Native' : 'RowBinary'}`,
+        values: Readable.from(insertParts(batch).map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength))),
         ...(opts?.signal ? { abort_signal: opts.signal } : {}),
         // per-insert settings, e.g. insert_deduplication_token (collector batches)
         ...(opts?.settings ? { clickhouse_settings: opts.settings as Record<string, string | number> } : {}),

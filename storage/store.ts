@@ -13,27 +13,36 @@ export interface QueryOptions {
   readonly settings?: Readonly<Record<string, string | number>>;
 }
 
+/**
+ * How an insert's rows are encoded: RowBinary (storage/row-binary.ts), or
+ * Native blocks one after another (storage/native.ts), which carry their own
+ * column types.
+ */
+export type InsertFormat = 'RowBinary' | 'Native';
+
 export interface InsertBatch {
   /** target table without database */
   readonly table: string;
-  /** column list in the order of the RowBinary rows */
+  /** column list in the order of the rows' columns */
   readonly columns: readonly string[];
-  /** "name Type, ..." matching the RowBinary rows */
+  /** "name Type, ..." matching the rows (RowBinary has no types of its own) */
   readonly structure: string;
+  /** default RowBinary */
+  readonly format?: InsertFormat;
   /** the rows, whole or in pieces that concatenate to them (saves a copy of large inserts) */
-  readonly rowBinary: Uint8Array | readonly Uint8Array[];
+  readonly data: Uint8Array | readonly Uint8Array[];
   readonly rows: number;
 }
 
-/** The pieces of an insert's RowBinary rows. */
-export function rowBinaryParts(b: InsertBatch): readonly Uint8Array[] {
-  return b.rowBinary instanceof Uint8Array ? [b.rowBinary] : b.rowBinary;
+/** The pieces of an insert's rows. */
+export function insertParts(b: InsertBatch): readonly Uint8Array[] {
+  return b.data instanceof Uint8Array ? [b.data] : b.data;
 }
 
-/** Bytes of an insert's RowBinary rows. */
-export function rowBinaryBytes(b: InsertBatch): number {
+/** Bytes of an insert's rows. */
+export function insertBytes(b: InsertBatch): number {
   let n = 0;
-  for (const p of rowBinaryParts(b)) n += p.byteLength;
+  for (const p of insertParts(b)) n += p.byteLength;
   return n;
 }
 

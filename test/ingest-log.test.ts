@@ -7,8 +7,8 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FleetwatchError, silentLogger } from '../core/index.ts';
-import { RowBinaryWriter, withReadBarrier, type InsertBatch, type QueryOptions, type Store } from '../storage/index.ts';
-import { INGEST_LOG_SHAPES, SHAPES, openIngestLog, type IngestLog, type IngestLogOptions } from '../ingest/index.ts';
+import { NativeBlockWriter, RowBinaryWriter, withReadBarrier, type InsertBatch, type QueryOptions, type Store } from '../storage/index.ts';
+import { INGEST_LOG_SHAPES, SAMPLES_ROWBINARY, SHAPES, openIngestLog, type IngestLog, type IngestLogOptions } from '../ingest/index.ts';
 import { testStore } from './helpers/store.ts';
 
 const stores: Store[] = [];
@@ -22,8 +22,28 @@ async function freshStore(): Promise<Store> {
   return s;
 }
 
-/** `n` sample rows of metric m (fingerprints from fp0), one per series. */
+/** `n` sample rows of metric m (fingerprints from fp0), one per series, as a Native block (SHAPES.samples). */
 function samples(n: number, fp0: number, ts: number): { data: Buffer; rows: number } {
+  const fp = new Uint32Array(2 * n);
+  const t = new Uint32Array(2 * n);
+  const v = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    fp[2 * i] = fp0 + i;
+    t[2 * i] = ts;
+    v[i] = i;
+  }
+  const block = new NativeBlockWriter(n)
+    .constantLowCardinalityString('tenant', 't')
+    .constantLowCardinalityString('metric_name', 'm')
+    .fixed64('fingerprint', 'UInt64', fp)
+    .fixed64('timestamp_ms', 'Int64', t)
+    .fixed64('value', 'Float64', new Uint32Array(v.buffer))
+    .finish();
+  return { data: block, rows: n };
+}
+
+/** The same rows as RowBinary (SAMPLES_ROWBINARY: what logs written before the Native shape hold). */
+function rowBinarySamples(n: number, fp0: number, ts: number): { data: Buffer; rows: number } {
   const w = new RowBinaryWriter();
   for (let i = 0; i < n; i++) {
     w.string('t');
@@ -106,7 +126,7 @@ describe('ingest log', () => {
     const store = await freshStore();
     const bySize = await open(store, tmp(), { flushBytes: 4096 });
     bySize.start();
-    await bySize.append('t', [[SHAPES.samples, samples(200, 0, 1_000)]]); // ~6 KB
+    await bySize.append('t', [[SHAPES.samples, samples(200, 0, 1_000)]]); // ~5 KB
     for (let i = 0; i < 200 && (await count(store, 'metrics_samples')) < 200; i++) await new Promise((r) => setTimeout(r, 20));
     expect(await count(store, 'metrics_samples')).toBe(200);
     await bySize.close(1_000);
@@ -186,10 +206,32 @@ describe('ingest log', () => {
     await b.close(1_000);
   });
 
+  it('inserts records of the RowBinary samples shape an older log holds, beside Native ones, each once', async () => {
+    const store = await freshStore();
+    const dir = tmp();
+    // the first answer per table is lost: both shapes' inserts are retried under their tokens
+    const lying = losingAnswers(store, 1, ['metrics_samples']);
+    const a = await open(lying, dir);
+    await a.append('t', [[SAMPLES_ROWBINARY, rowBinarySamples(30, 0, 1_000)]]);
+    await a.append('t', [[SHAPES.samples, samples(20, 100, 1_000)]]);
+    await a.append('t', [[SAMPLES_ROWBINARY, rowBinarySamples(5, 200, 1_000)]]);
+    await a.close(0);
+    const b = await open(lying, dir);
+    b.start();
+    await b.barrier();
+    // one range, two inserts into metrics_samples: one shared token would have dropped the second
+    expect(lying.calls.get('metrics_samples')).toBe(3);
+    const rows = await store.queryRows<{ fp: string; t: string; v: number; m: string; tenant: string }>({ sql: `SELECT toString(fingerprint) AS fp, toString(timestamp_ms) AS t, value AS v, metric_name AS m, tenant FROM ${store.database}.metrics_samples ORDER BY fingerprint`, params: {} });
+    expect(rows.map((r) => Number(r.fp))).toEqual([...Array.from({ length: 30 }, (_, i) => i), ...Array.from({ length: 20 }, (_, i) => 100 + i), ...Array.from({ length: 5 }, (_, i) => 200 + i)]);
+    expect(rows.every((r) => r.t === '1000' && r.m === 'm' && r.tenant === 't')).toBe(true);
+    expect(rows.map((r) => r.v)).toEqual([...Array.from({ length: 30 }, (_, i) => i), ...Array.from({ length: 20 }, (_, i) => i), ...Array.from({ length: 5 }, (_, i) => i)]);
+    await b.close(1_000);
+  });
+
   it('refuses appends with FW_ERR_INGEST_OVERLOADED once maxPendingBytes wait, and takes them again once inserted', async () => {
     const store = await freshStore();
     const log = await open(store, tmp(), { maxPendingBytes: 10_000, flushBytes: 1 << 30 });
-    const big = samples(400, 0, 1_000); // ~12 KB: alone it may exceed the budget
+    const big = samples(400, 0, 1_000); // ~10.6 KB: alone it may exceed the budget
     await log.append('t', [[SHAPES.samples, big]]);
     const refused = await log.append('t', [[SHAPES.samples, samples(1, 9_999, 1_000)]]).then(
       () => undefined,

@@ -28,6 +28,7 @@ async function setup(opts: { budgetBytes?: number; table?: string } = {}) {
     table: opts.table ?? 'q',
     columns: ['k', 'v'],
     structure: 'k UInt64, v Float64',
+    format: 'RowBinary',
     maxRowsPerInsert: 1000,
     budget: new PendingBudget(opts.budgetBytes ?? 1 << 20),
     gate: new ProducerGate(),

@@ -1,7 +1,7 @@
 // What ingest keeps per decoded series object (ingest/series-slot.ts): the
-// limits' verdict and the encoded sample-row prefix. Decoders reuse series
+// limits' verdict and the series row's commit state. Decoders reuse series
 // objects across requests (and tenants), so a slot must never carry one
-// tenant's bytes or one limits' verdict into another's rows. Every case
+// tenant's state or one limits' verdict into another's rows. Every case
 // compares the rows of reused series objects with the rows of fresh ones.
 import { describe, expect, it } from 'vitest';
 import { createRemoteWriteSeriesCache, decodeRemoteWrite, encodeRemoteWriteV1, makeSeries, type MetricsBatch, type SeriesRef } from '../protocols/index.ts';
@@ -10,6 +10,7 @@ import { encodeMetrics, markCommitted } from '../ingest/row-encoders.ts';
 import { createLimitChecker, type WriteLimits } from '../ingest/limits.ts';
 import { SeriesCache } from '../ingest/series-cache.ts';
 import { SeriesSlot } from '../ingest/series-slot.ts';
+import { nativeRows } from './helpers/native.ts';
 
 const DAY_MS = 86_400_000;
 const T0 = 20_000 * DAY_MS + 1_000;
@@ -39,18 +40,10 @@ function batchOf(series: SeriesRef[], samples: [number, number, number][]): Metr
 
 /** The sample rows as plain values (value as its 64 bits, so NaN payloads compare). */
 function sampleRows(data: Uint8Array): [string, string, string, number, string][] {
-  const r = RowBinaryReader.of(data);
-  const out: [string, string, string, number, string][] = [];
-  while (!r.done) {
-    const tenant = r.string();
-    const metric = r.string();
-    const [hi, lo] = r.uint64Parts();
-    const ts = r.int64();
-    const bits = Buffer.from(data.subarray(r.offset, r.offset + 8)).toString('hex');
-    r.skip(8);
-    out.push([tenant, metric, `${hi}:${lo}`, ts, bits]);
-  }
-  return out;
+  return nativeRows(data).map((r) => {
+    const fp = BigInt(r.fingerprint as string);
+    return [r.tenant as string, r.metric_name as string, `${Number(fp >> 32n)}:${Number(fp & 0xffffffffn)}`, Number(r.timestamp_ms), r.value as string];
+  });
 }
 
 function seriesRowKeys(data: Uint8Array): string[] {
@@ -94,6 +87,28 @@ describe('ingest series slots', () => {
     }
     const stale = sampleRows(encodeMetrics('a', batchOf(reused, samples), committed).samples.data)[3] as unknown[];
     expect(stale[4]).toBe('020000000000f07f'); // the stale marker's exact bits, little-endian
+  });
+
+  it('writes each sample as its tenant, metric, fingerprint, timestamp and value bits, skipping what was not kept', () => {
+    const series = fresh(3);
+    const ts = [T0, -1, 2 ** 40 + 7, -(2 ** 33) - 5];
+    const batch = batchOf(series, [
+      [0, ts[0] as number, 1.5],
+      [1, ts[1] as number, STALE],
+      [2, ts[2] as number, -0],
+      [1, ts[3] as number, 3],
+      [2, T0, 99],
+    ]);
+    const sampleKeep = Uint8Array.from([1, 1, 1, 1, 0]);
+    const rows = sampleRows(encodeMetrics('tenant-x', batch, new SeriesCache(10), undefined, sampleKeep).samples.data);
+    const fp = (i: number) => `${(series[i] as SeriesRef).fpHi}:${(series[i] as SeriesRef).fpLo}`;
+    const bits = (v: number) => Buffer.from(new Float64Array([v]).buffer).toString('hex');
+    expect(rows).toEqual([
+      ['tenant-x', 'm0', fp(0), ts[0], bits(1.5)],
+      ['tenant-x', 'm1', fp(1), ts[1], '020000000000f07f'],
+      ['tenant-x', 'm0', fp(2), ts[2], bits(-0)],
+      ['tenant-x', 'm1', fp(1), ts[3], bits(3)],
+    ]);
   });
 
   it('writes a series row per tenant and day until that tenant committed it', () => {

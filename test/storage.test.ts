@@ -41,7 +41,7 @@ describe('storage on chDB', () => {
     w.string('up');
     w.uint64Parts(hi, lo);
     w.stringMap(names, values);
-    await store.insert({ table: 'metrics_series', columns: ['tenant', 'date', 'metric_name', 'fingerprint', 'labels'], structure: 'tenant String, date Date, metric_name String, fingerprint UInt64, labels Map(String, String)', rowBinary: w.finish(), rows: 1 });
+    await store.insert({ table: 'metrics_series', columns: ['tenant', 'date', 'metric_name', 'fingerprint', 'labels'], structure: 'tenant String, date Date, metric_name String, fingerprint UInt64, labels Map(String, String)', data: w.finish(), rows: 1 });
     const s = new RowBinaryWriter();
     for (let i = 0; i < 3; i++) {
       s.string('t1');
@@ -50,7 +50,7 @@ describe('storage on chDB', () => {
       s.int64(1_700_000_000_000 + i * 15_000);
       s.float64(i + 0.5);
     }
-    await store.insert({ table: 'metrics_samples', columns: ['tenant', 'metric_name', 'fingerprint', 'timestamp_ms', 'value'], structure: 'tenant String, metric_name String, fingerprint UInt64, timestamp_ms Int64, value Float64', rowBinary: s.finish(), rows: 3 });
+    await store.insert({ table: 'metrics_samples', columns: ['tenant', 'metric_name', 'fingerprint', 'timestamp_ms', 'value'], structure: 'tenant String, metric_name String, fingerprint UInt64, timestamp_ms Int64, value Float64', data: s.finish(), rows: 3 });
 
     const rows = await store.queryRows<{ labels: Record<string, string>; fingerprint: string }>({ sql: `SELECT labels, fingerprint FROM ${store.database}.metrics_series WHERE tenant = {t:String}`, params: { t: 't1' } });
     expect(rows).toEqual([{ labels: { __name__: 'up', job: 'node' }, fingerprint: ((BigInt(hi) << 32n) | BigInt(lo)).toString() }]);

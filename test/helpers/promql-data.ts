@@ -63,10 +63,10 @@ export async function writeSeries(store: Store, tenant: string, series: readonly
     }
   }
   if (seriesRows > 0) {
-    await store.insert({ table: 'metrics_series', columns: ['tenant', 'date', 'metric_name', 'fingerprint', 'labels'], structure: 'tenant String, date Date, metric_name String, fingerprint UInt64, labels Map(String, String)', rowBinary: sw.finish(), rows: seriesRows });
+    await store.insert({ table: 'metrics_series', columns: ['tenant', 'date', 'metric_name', 'fingerprint', 'labels'], structure: 'tenant String, date Date, metric_name String, fingerprint UInt64, labels Map(String, String)', data: sw.finish(), rows: seriesRows });
   }
   if (sampleRows > 0) {
-    await store.insert({ table: 'metrics_samples', columns: ['tenant', 'metric_name', 'fingerprint', 'timestamp_ms', 'value'], structure: 'tenant String, metric_name String, fingerprint UInt64, timestamp_ms Int64, value Float64', rowBinary: w.finish(), rows: sampleRows });
+    await store.insert({ table: 'metrics_samples', columns: ['tenant', 'metric_name', 'fingerprint', 'timestamp_ms', 'value'], structure: 'tenant String, metric_name String, fingerprint UInt64, timestamp_ms Int64, value Float64', data: w.finish(), rows: sampleRows });
   }
 }
 
