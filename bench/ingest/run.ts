@@ -9,7 +9,7 @@ import path from 'node:path';
 import { encodeRemoteWriteV1, snappyCompress } from '../../protocols/index.ts';
 import { startFleetwatch } from '../../test/helpers/proc.ts';
 import { peerBinary, startPrometheus, startVictoriaMetrics } from '../../test/helpers/peers.ts';
-import { cpuSeconds, duBytes, fmt, peakRssBytes, prng, sendAll } from '../lib/measure.ts';
+import { cpuSeconds, duBytes, fmt, mainThreadSched, minorFaults, peakRssBytes, prng, sendAll, threadCpuSeconds } from '../lib/measure.ts';
 import { machineLine, writeSection } from '../lib/results.ts';
 
 function arg(name: string, def: number): number {
@@ -25,6 +25,11 @@ const PER_REQUEST = 2_000;
 const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 // --profile DIR: write a V8 CPU profile of the fleetwatch process
 const PROFILE = process.argv.includes('--profile') ? process.argv[process.argv.indexOf('--profile') + 1] : undefined;
+// --threads: also print each target's CPU by thread name, its main thread's
+// run and run-queue wait time, its minor page faults, and this (sending) process's CPU
+const THREADS = process.argv.includes('--threads');
+// --node-args "...": extra Node/V8 flags for the fleetwatch process (experiments, e.g. "--trace-gc")
+const NODE_ARGS = process.argv.includes('--node-args') ? (process.argv[process.argv.indexOf('--node-args') + 1] ?? '').split(' ').filter(Boolean) : [];
 const STEP_MS = 15_000;
 
 interface Target {
@@ -87,7 +92,7 @@ const targets: Target[] = [
     name: 'fleetwatch',
     async start() {
       const dataDir = mkdtempSync(path.join(tmpdir(), 'fw-bench-'));
-      const fw = await startFleetwatch(['all', '--data-dir', dataDir, '--grpc-listen', '127.0.0.1:0', '--log-level', 'warn'], PROFILE ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] } : {});
+      const fw = await startFleetwatch(['all', '--data-dir', dataDir, '--grpc-listen', '127.0.0.1:0', '--log-level', 'warn'], { nodeArgs: [...NODE_ARGS, ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [])] });
       return {
         url: `${fw.url}/api/v1/write`,
         pid: fw.child.pid as number,
@@ -100,7 +105,9 @@ const targets: Target[] = [
           // group-committed inserts, or (with the ingest log) the log's inserts
           const inserts = pick(/^fleetwatch_ingest_(?:log_)?inserts_total\{table="metrics_samples",outcome="ok"[^}]*\} (\S+)$/gm);
           const insertSecs = pick(/^fleetwatch_storage_operation_duration_seconds_sum\{[^}]*op="insert"[^}]*\} (\S+)$/gm);
-          console.log(`  fleetwatch: ${inserts} sample inserts (avg ${Math.round(samplesTotal / Math.max(1, inserts))} rows), ${insertSecs.toFixed(2)} s in storage inserts`);
+          const fsyncs = pick(/^fleetwatch_ingest_log_fsync_duration_seconds_count(?:\{[^}]*\})? (\S+)$/gm);
+          const fsyncSecs = pick(/^fleetwatch_ingest_log_fsync_duration_seconds_sum(?:\{[^}]*\})? (\S+)$/gm);
+          console.log(`  fleetwatch: ${inserts} sample inserts (avg ${Math.round(samplesTotal / Math.max(1, inserts))} rows), ${insertSecs.toFixed(2)} s in storage inserts; ${fsyncs} log fsyncs (avg ${((1000 * fsyncSecs) / Math.max(1, fsyncs)).toFixed(2)} ms)`);
           return fw.stop();
         },
         // active parts only: ClickHouse keeps merged-away parts for a while before deleting them
@@ -162,11 +169,23 @@ async function main(): Promise<void> {
       const s = await t.start();
       try {
         const cpu0 = cpuSeconds(s.pid);
+        const threads0 = THREADS ? threadCpuSeconds(s.pid) : undefined;
+        const sched0 = mainThreadSched(s.pid);
+        const faults0 = minorFaults(s.pid);
+        const self0 = process.cpuUsage();
         const r = await sendAll(s.url, lanes, HEADERS);
         const t1 = performance.now();
         await s.settle?.();
         const settleMs = performance.now() - t1;
         const cpu = cpuSeconds(s.pid) - cpu0;
+        if (threads0) {
+          const by = [...threadCpuSeconds(s.pid)].map(([k, v]) => [k, v - (threads0.get(k) ?? 0)] as const).filter(([, v]) => v > 0.005);
+          const self = process.cpuUsage(self0);
+          const sched = mainThreadSched(s.pid);
+          console.log(`  minor page faults: ${minorFaults(s.pid) - faults0}`);
+          console.log(`  main thread: ran ${(sched.runS - sched0.runS).toFixed(2)} s, waited for a CPU ${(sched.waitS - sched0.waitS).toFixed(2)} s`);
+          console.log(`  CPU-s by thread: ${by.sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}; sender ${((self.user + self.system) / 1e6).toFixed(2)}`);
+        }
         const rate = (samples / r.elapsedMs) * 1000;
         const stored = s.settle ? (samples / (r.elapsedMs + settleMs)) * 1000 : undefined;
         const rss = peakRssBytes(s.pid);

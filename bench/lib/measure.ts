@@ -19,6 +19,45 @@ export function cpuSeconds(pid: number): number {
   return ticks / 100; // CLK_TCK is 100 on Linux
 }
 
+/** CPU seconds per thread name (threads of one name summed) of a process, from /proc/<pid>/task. */
+export function threadCpuSeconds(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const key = tid === String(pid) ? 'main' : name;
+      out.set(key, (out.get(key) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+/** Minor page faults of a process so far (/proc/<pid>/stat). */
+export function minorFaults(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
+}
+
+/** Seconds the main thread of a process ran and waited runnable for a CPU (/proc/<pid>/schedstat). */
+export function mainThreadSched(pid: number): { runS: number; waitS: number } {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+    return { runS: (run ?? 0) / 1e9, waitS: (wait ?? 0) / 1e9 };
+  } catch {
+    return { runS: 0, waitS: 0 };
+  }
+}
+
 /** Total size of the files under a directory. */
 export function duBytes(dir: string): number {
   let total = 0;
