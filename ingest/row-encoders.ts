@@ -4,7 +4,7 @@
 import { NativeBlockWriter, RowBinaryWriter, type InsertFormat } from '../storage/index.ts';
 import type { LogsBatch, MetricsBatch, SeriesRef, SpansBatch } from '../protocols/index.ts';
 import { SeriesCache, type PendingSeries } from './series-cache.ts';
-import { SeriesSlot, seriesSlotFor } from './series-slot.ts';
+import { NAME_EMPTY, NAME_OVERFLOW, NAME_UNNUMBERED, SeriesSlot, seriesSlotFor } from './series-slot.ts';
 
 export interface TableShape {
   readonly table: string;
@@ -99,6 +99,62 @@ function sampleColumns(n: number): typeof sampleScratch {
   return sampleScratch;
 }
 
+// Metric names get small numbers the first time a series is encoded
+// (SeriesSlot.nameId); per block, blockIndex[id] is the name's dictionary
+// index, valid where blockStamp[id] is the block's generation. Bounded: past
+// maxNameIds names, further ones are looked up per block instead.
+let maxNameIds = 1 << 20;
+const nameIds = new Map<string, number>();
+let blockStamp = new Int32Array(1024);
+let blockIndex = new Int32Array(1024);
+let blockGeneration = 0;
+/** per-block dictionary positions of names past maxNameIds (rare), by block */
+let overflow: { gen: number; index: Map<string, number> } = { gen: -1, index: new Map() };
+
+function nextBlockGeneration(): number {
+  blockGeneration = (blockGeneration + 1) | 0;
+  if (blockGeneration === 0) {
+    // wrapped: stale stamps could equal new generations
+    blockStamp.fill(0);
+    blockGeneration = 1;
+  }
+  return blockGeneration;
+}
+
+function metricNameId(name: string): number {
+  if (name === '') return NAME_EMPTY;
+  let id = nameIds.get(name);
+  if (id !== undefined) return id;
+  if (nameIds.size >= maxNameIds) return NAME_OVERFLOW;
+  id = nameIds.size;
+  nameIds.set(name, id);
+  if (id >= blockStamp.length) {
+    const stamp = new Int32Array(blockStamp.length * 2);
+    stamp.set(blockStamp);
+    blockStamp = stamp;
+    const index = new Int32Array(blockIndex.length * 2);
+    index.set(blockIndex);
+    blockIndex = index;
+  }
+  return id;
+}
+
+/** Tests: lowers the bound on numbered names (numbers already given stay). */
+export function limitMetricNameIdsForTest(max: number): void {
+  maxNameIds = max;
+}
+
+function overflowIndex(names: string[], name: string): number {
+  if (overflow.gen !== blockGeneration) overflow = { gen: blockGeneration, index: new Map() };
+  let idx = overflow.index.get(name);
+  if (idx === undefined) {
+    idx = names.length;
+    names.push(name);
+    overflow.index.set(name, idx);
+  }
+  return idx;
+}
+
 /** Marks series committed for a day (after their insert succeeded). */
 export function markCommitted(cache: SeriesCache, pending: readonly PendingSeries[]): void {
   cache.commit(pending);
@@ -118,9 +174,7 @@ export function encodeMetrics(tenant: string, batch: MetricsBatch, cache: Series
   // halves, and each row's metric name as an index into this block's names
   const cols = sampleColumns(batch.sampleCount);
   const names = [''];
-  const nameIndex = new Map<string, number>();
-  let lastName = '';
-  let lastNameIndex = 0;
+  const gen = nextBlockGeneration();
   const series = new RowBinaryWriter(4096);
   const newSeries: PendingSeries[] = [];
   // (day, series) rows already in this chunk; made for the first new series
@@ -161,18 +215,20 @@ export function encodeMetrics(tenant: string, batch: MetricsBatch, cache: Series
     // bit-exact: keeps the stale-marker NaN
     cols.value[2 * k] = valueWords[2 * j] as number;
     cols.value[2 * k + 1] = valueWords[2 * j + 1] as number;
-    const name = s.metricName;
-    if (name !== lastName || k === 0) {
-      lastName = name;
-      let idx = name === '' ? 0 : nameIndex.get(name);
-      if (idx === undefined) {
-        idx = names.length;
-        names.push(name);
-        nameIndex.set(name, idx);
+    // the row's index in this block's metric-name dictionary, found through
+    // the series' name number (no Map look-up per sample)
+    let id = slot.nameId;
+    if (id === NAME_UNNUMBERED) id = slot.nameId = metricNameId(s.metricName);
+    let idx: number;
+    if (id >= 0) {
+      if (blockStamp[id] !== gen) {
+        blockStamp[id] = gen;
+        blockIndex[id] = names.length;
+        names.push(s.metricName);
       }
-      lastNameIndex = idx;
-    }
-    cols.name[k] = lastNameIndex;
+      idx = blockIndex[id] as number;
+    } else idx = id === NAME_EMPTY ? 0 : overflowIndex(names, s.metricName);
+    cols.name[k] = idx;
   }
   const ex = new RowBinaryWriter(1024);
   let exRows = 0;

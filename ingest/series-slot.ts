@@ -2,8 +2,8 @@
 //
 // Decoders hand out the same SeriesRef for a label set they have seen (the
 // remote_write and fleet label-bytes caches), so work that depends only on
-// the series is done once and kept here: the limits' verdict on its labels
-// and the last day its series row was committed. One object per series, read
+// the series is done once and kept here: the limits' verdict on its labels,
+// its metric name's number and the last day its series row was committed. One object per series, read
 // by the limit check and then by the encoder: with ~100k series every extra
 // object a sample touches is a cache miss (a WeakMap of verdicts next to the
 // slot cost ~100 ns a series).
@@ -16,7 +16,14 @@ export class SeriesSlot {
   limits: object | undefined = undefined;
   /** why the labels break `limits`, or undefined when they do not */
   labelProblem: string | undefined = undefined;
+  /** the series' metric name as a small number (row-encoders.ts), or NAME_* */
+  nameId = NAME_UNNUMBERED;
 }
+
+/** SeriesSlot.nameId: not numbered yet; the name is ""; past the numbering's bound */
+export const NAME_UNNUMBERED = -3;
+export const NAME_EMPTY = -2;
+export const NAME_OVERFLOW = -1;
 
 interface SlotOwner {
   cache: unknown;

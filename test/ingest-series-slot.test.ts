@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRemoteWriteSeriesCache, decodeRemoteWrite, encodeRemoteWriteV1, makeSeries, type MetricsBatch, type SeriesRef } from '../protocols/index.ts';
 import { RowBinaryReader } from '../storage/index.ts';
-import { encodeMetrics, markCommitted } from '../ingest/row-encoders.ts';
+import { encodeMetrics, limitMetricNameIdsForTest, markCommitted } from '../ingest/row-encoders.ts';
 import { createLimitChecker, type WriteLimits } from '../ingest/limits.ts';
 import { SeriesCache } from '../ingest/series-cache.ts';
 import { SeriesSlot } from '../ingest/series-slot.ts';
@@ -109,6 +109,30 @@ describe('ingest series slots', () => {
       ['tenant-x', 'm0', fp(2), ts[2], bits(-0)],
       ['tenant-x', 'm1', fp(1), ts[3], bits(3)],
     ]);
+  });
+
+  it("names each row's metric right across blocks, with hundreds of names per block and past the bound on numbered names", () => {
+    const many = (n: number, tag: string) => Array.from({ length: n }, (_, i) => makeSeries(['__name__', 'i'], [`${tag}_${i % 300}`, String(i)]));
+    const check = (series: SeriesRef[], order: number[]) => {
+      const batch = batchOf(series, order.map((i) => [i, T0, i]));
+      const rows = sampleRows(encodeMetrics('t', batch, new SeriesCache(10_000)).samples.data);
+      expect(rows.map((r) => r[1])).toEqual(order.map((i) => (series[i] as SeriesRef).metricName));
+    };
+    const a = many(900, 'numbered');
+    const forward = a.map((_, i) => i);
+    check(a, forward);
+    check(a, [...forward].reverse());
+    check(a, forward.filter((i) => i % 7 === 3));
+    // past the bound, names are found per block instead
+    limitMetricNameIdsForTest(0);
+    try {
+      const b = many(600, 'overflow');
+      check(b, b.map((_, i) => i).reverse());
+      // mixed with numbered names in one block
+      check([...a.slice(0, 50), ...b.slice(0, 50)], [99, 0, 50, 1, 51, 98, 49]);
+    } finally {
+      limitMetricNameIdsForTest(1 << 20);
+    }
   });
 
   it('writes a series row per tenant and day until that tenant committed it', () => {
