@@ -571,6 +571,18 @@ describe('decompress', () => {
     for (const [enc, body] of cases) expect(await decompress(body, enc, 1 << 20)).toMatchObject({ ok: false, status: 400 });
   });
 
+  it('decompresses snappy bodies on either side of the inline limit, and refuses malformed ones on both', async () => {
+    // up to 4 MiB on the calling thread, larger on libuv's pool (compression.ts)
+    for (const size of [100_000, 4 * 1024 * 1024, 4 * 1024 * 1024 + 1, 9_000_000]) {
+      const big = new Uint8Array(size);
+      for (let i = 0; i < size; i++) big[i] = (i * 2654435761) >>> 27;
+      const r = ok(await decompress(snappyCompressSync(big), 'snappy', 16 << 20));
+      expect(Buffer.from(r).equals(Buffer.from(big))).toBe(true);
+      const torn = Buffer.from(snappyCompressSync(big)).subarray(0, 1000);
+      expect(await decompress(torn, 'snappy', 16 << 20)).toMatchObject({ ok: false, status: 400 });
+    }
+  });
+
   it('parses Content-Encoding', () => {
     expect(parseContentEncoding(undefined, ['snappy'], 'snappy')).toEqual({ ok: true, value: 'snappy' });
     expect(parseContentEncoding('snappy', ['snappy'])).toEqual({ ok: true, value: 'snappy' });
