@@ -119,10 +119,58 @@ class Pool {
   }
 }
 
-/** One metric's series, with a label index built when a query first needs it (dropped when the set changes). */
+/**
+ * One metric's series, with a label index built when a query first needs it
+ * (dropped when the set changes). Series are keyed by the low half of their
+ * fingerprint as a small integer (a Smi: no key object) and chained through
+ * Series.sameLo on the rare equal low halves; a string key per series cost
+ * three strings each (two number strings and their concatenation), ~300k
+ * objects for the garbage collector to mark at 100k series.
+ */
 class Bucket {
-  readonly series = new Map<string, Series>();
+  private readonly byLo = new Map<number, Series>();
+  size = 0;
   byLabel: Map<string, Map<string, Series[]>> | null = null;
+
+  find(fpHi: number, fpLo: number): Series | undefined {
+    let s = this.byLo.get(fpLo | 0);
+    while (s !== undefined && s.fpHi !== fpHi) s = s.sameLo;
+    return s;
+  }
+
+  add(s: Series): void {
+    const first = this.byLo.get(s.fpLo | 0);
+    if (first === undefined) this.byLo.set(s.fpLo | 0, s);
+    else {
+      s.sameLo = first.sameLo;
+      first.sameLo = s;
+    }
+    this.size++;
+    this.byLabel = null;
+  }
+
+  /** Removes s if it is this bucket's series for its fingerprint; whether it was. */
+  delete(s: Series): boolean {
+    const key = s.fpLo | 0;
+    const first = this.byLo.get(key);
+    if (first === s) {
+      if (s.sameLo === undefined) this.byLo.delete(key);
+      else this.byLo.set(key, s.sameLo);
+    } else {
+      let prev = first;
+      while (prev !== undefined && prev.sameLo !== s) prev = prev.sameLo;
+      if (prev === undefined) return false;
+      prev.sameLo = s.sameLo;
+    }
+    s.sameLo = undefined;
+    this.size--;
+    this.byLabel = null;
+    return true;
+  }
+
+  *all(): IterableIterator<Series> {
+    for (const first of this.byLo.values()) for (let s: Series | undefined = first; s !== undefined; s = s.sameLo) yield s;
+  }
 
   /** The series whose label `name` is `value` ("" never indexes: a missing label matches it). */
   withLabel(name: string, value: string): readonly Series[] {
@@ -130,7 +178,7 @@ class Bucket {
     let idx = this.byLabel.get(name);
     if (!idx) {
       idx = new Map();
-      for (const s of this.series.values()) {
+      for (const s of this.all()) {
         const i = s.labels.names.indexOf(name);
         if (i < 0) continue;
         const v = s.labels.values[i] as string;
@@ -156,6 +204,8 @@ class Series implements HeadSeries {
   dead = false;
   tenantLabels: Labels | undefined = undefined;
   slot: unknown = undefined;
+  /** the bucket's next series with the same fingerprint low half (Bucket) */
+  sameLo: Series | undefined = undefined;
   constructor(
     /** the pool its chunks come from (a series object is never shared between heads) */
     readonly pool: object,
@@ -252,10 +302,10 @@ export class Head {
     if (!metrics) return;
     if (metricName !== null) {
       const m = metrics.get(metricName);
-      if (m) yield* m.series.values();
+      if (m) yield* m.all();
       return;
     }
-    for (const m of metrics.values()) yield* m.series.values();
+    for (const m of metrics.values()) yield* m.all();
   }
 
   /**
@@ -342,7 +392,7 @@ export class Head {
       r.stringMapInto(names, values);
       const s = this.seriesByKey(tenant, metricName, hi, lo, () => sortedLabels(names, values));
       added += this.merge(s, t, v, lowerBound(t, 0, t.length, this.floor));
-      if (s.count === 0) this.remove(s, `${hi}:${lo}`);
+      if (s.count === 0) this.remove(s);
     }
     this.samples += added;
     this.isReady = true;
@@ -442,31 +492,27 @@ export class Head {
   }
 
   private seriesByKey(tenant: string, metricName: string, fpHi: number, fpLo: number, labels: () => Labels): Series {
-    const key = `${fpHi}:${fpLo}`;
     let metrics = this.tenants.get(tenant);
     if (!metrics) this.tenants.set(tenant, (metrics = new Map()));
     let bucket = metrics.get(metricName);
     if (!bucket) metrics.set(metricName, (bucket = new Bucket()));
-    let s = bucket.series.get(key);
+    let s = bucket.find(fpHi, fpLo);
     if (!s) {
       s = new Series(this.pool, tenant, metricName, labels(), fpHi, fpLo);
-      bucket.series.set(key, s);
-      bucket.byLabel = null;
+      bucket.add(s);
       this.seriesCount++;
     }
     return s;
   }
 
-  private remove(s: Series, key: string): void {
+  private remove(s: Series): void {
     this.clear(s);
     s.dead = true;
     const metrics = this.tenants.get(s.tenant);
     const bucket = metrics?.get(s.metricName);
-    if (bucket?.series.get(key) === s) {
-      bucket.series.delete(key);
-      bucket.byLabel = null;
+    if (bucket?.delete(s)) {
       this.seriesCount--;
-      if (bucket.series.size === 0) metrics?.delete(s.metricName);
+      if (bucket.size === 0) metrics?.delete(s.metricName);
       if (metrics?.size === 0) this.tenants.delete(s.tenant);
     }
   }
@@ -477,12 +523,12 @@ export class Head {
     this.floor = cut;
     for (const metrics of [...this.tenants.values()]) {
       for (const bucket of [...metrics.values()]) {
-        for (const [key, s] of [...bucket.series]) {
+        for (const s of [...bucket.all()]) {
           const n = search(this.pool, s, cut, false);
           if (n === 0) continue;
           this.samples -= n;
           if (n === s.count) {
-            this.remove(s, key);
+            this.remove(s);
             continue;
           }
           const p = s.off + n;

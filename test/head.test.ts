@@ -150,6 +150,37 @@ describe('Head', () => {
     expect(names(h.seriesWithLabel('t', 'up', 'job', 'a'))).toEqual(['up,a,x']);
   });
 
+  it('keeps series apart whose fingerprints share the low half, through appends, eviction and re-adding in another order', () => {
+    let now = 1_000_000;
+    const h = new Head({ windowMs: 100_000, maxSamples: 1000, now: () => now });
+    // fabricated fingerprints: three series of one metric with one low half (one of them above 2^31), one without
+    const lo = 0x9abcdef0;
+    const same = [1, 2, 0xfffffff0].map((hi, i) => ({ ...ref({ __name__: 'up', job: `j${i}` }), fpHi: hi, fpLo: lo }));
+    const other = { ...ref({ __name__: 'up', job: 'k' }), fpHi: 1, fpLo: 7 };
+    h.append('t', batch([...same, other], [[0, 950_000, 1], [1, 990_000, 2], [2, 950_000, 3], [3, 990_000, 4]]));
+    expect(h.stats().series).toBe(4);
+    expect(contents(h, 't', 'up')).toEqual({ '{__name__="up", job="j0"}': [[950_000, 1]], '{__name__="up", job="j1"}': [[990_000, 2]], '{__name__="up", job="j2"}': [[950_000, 3]], '{__name__="up", job="k"}': [[990_000, 4]] });
+    // fresh objects (no head slot) with the same fingerprints find the same series
+    const again: HeadSeriesRef[] = same.map((s) => ({ labels: s.labels, metricName: s.metricName, fpHi: s.fpHi, fpLo: s.fpLo }));
+    h.append('t', batch(again, [[0, 991_000, 5], [1, 991_000, 6], [2, 991_000, 7]]));
+    expect(h.stats().series).toBe(4);
+    expect(Object.values(contents(h, 't', 'up')).map((r) => r.length)).toEqual([2, 2, 2, 1]);
+    now += 60_000; // 950_000 falls out of the window (floor 960_000)
+    h.evict();
+    expect(contents(h, 't', 'up')).toEqual({ '{__name__="up", job="j0"}': [[991_000, 5]], '{__name__="up", job="j1"}': [[990_000, 2], [991_000, 6]], '{__name__="up", job="j2"}': [[991_000, 7]], '{__name__="up", job="k"}': [[990_000, 4]] });
+    now += 30_500; // floor 990_500: j1's first and k's only sample go; k is removed
+    h.evict();
+    expect(h.stats().series).toBe(3);
+    now += 1_000; // floor 991_500: every series is empty and removed, the chain with it
+    h.evict();
+    expect(h.stats().series).toBe(0);
+    expect([...h.series('t', null)]).toEqual([]);
+    // and the chain forms again, in another order
+    h.append('t', batch([again[2], again[0]].map((s) => ({ labels: s!.labels, metricName: s!.metricName, fpHi: s!.fpHi, fpLo: s!.fpLo })), [[0, 999_000, 8], [1, 999_000, 9]]));
+    expect(contents(h, 't', 'up')).toEqual({ '{__name__="up", job="j0"}': [[999_000, 9]], '{__name__="up", job="j2"}': [[999_000, 8]] });
+    expect(h.seriesWithLabel('t', 'up', 'job', 'j2').map((s) => s.fpHi)).toEqual([0xfffffff0]);
+  });
+
   it('raises the floor to stay within its sample budget', () => {
     const now = 1_000_000;
     const h = new Head({ windowMs: 1_000_000, maxSamples: 100, now: () => now });
