@@ -42,6 +42,10 @@ import { FleetwatchError, counter, gauge, histogram, type Config, type Logger, t
 import { FLEET_RECORD_ROWS, fleetFramePayload } from '../protocols/index.ts';
 import { openShipLog, openWal, type ShipLog, type Store, type Wal, type WalRead } from '../storage/index.ts';
 import { SAMPLES_ROWBINARY, SHAPES, type Chunk, type TableShape } from './row-encoders.ts';
+import { PayloadSlabs } from './payload-slabs.ts';
+
+/** bytes per payload slab: ~150 remote_write requests of 2,000 samples */
+const SLAB_BYTES = 8 * 1024 * 1024;
 
 export interface IngestLogOptions {
   readonly dir: string;
@@ -147,9 +151,8 @@ class FileIngestLog implements IngestLog {
   private readonly epoch: number;
   /** payloads of records not yet inserted, by sequence number (replayed ones are read from the files) */
   private readonly mem = new Map<number, Logged>();
-  private memBytes = 0;
-  /** most payload bytes kept in memory */
-  private readonly memMax: number;
+  /** where mem's payloads live (payload-slabs.ts) */
+  private readonly slabs: PayloadSlabs;
   /** set once close gave up waiting: the flusher stops between inserts */
   private stopped = false;
   /** cuts a backoff sleep short */
@@ -166,7 +169,8 @@ class FileIngestLog implements IngestLog {
   ) {
     opts.shapes.forEach((s, i) => this.tableIndex.set(s, i));
     this.flushed = checkpoint.ackedThrough;
-    this.memMax = Math.min(opts.maxPendingBytes, 256 * 1024 * 1024);
+    // most payload bytes kept in memory: the pending budget, at most 256 MiB
+    this.slabs = new PayloadSlabs(SLAB_BYTES, Math.min(opts.maxPendingBytes, 256 * 1024 * 1024));
     this.now = opts.now ?? Date.now;
     this.epoch = this.now();
     const r = opts.registry;
@@ -202,9 +206,8 @@ class FileIngestLog implements IngestLog {
       throw new FleetwatchError('FW_ERR_INGEST_OVERLOADED', `more than ${this.opts.maxPendingBytes} bytes are waiting for storage (limits.maxPendingBytes)`);
     }
     // the payload: u8 part count, per part u8 table index | u32 rows | u32 bytes,
-    // then the parts' RowBinary rows back to back — written as they are, not
-    // joined, and kept until inserted: encoders hand over buffers they never
-    // reuse (the group-commit queues rely on that too)
+    // then the parts' rows back to back — written as they are, not joined,
+    // and copied into the payload slabs so the flusher need not read them back
     const head = Buffer.allocUnsafe(1 + 9 * n);
     const pieces: Uint8Array[] = [head];
     head[0] = n;
@@ -219,14 +222,16 @@ class FileIngestLog implements IngestLog {
       pieces.push(c.data);
       off += 9;
     }
+    // the flusher takes it from memory instead of reading it back, while the slabs have room
+    const held = this.slabs.hold(pieces, size);
     try {
-      const seq = await this.wal.append(FLEET_RECORD_ROWS, tenant, pieces);
-      // the flusher takes it from here instead of reading it back (while memory allows)
-      if (this.memBytes + size <= this.memMax) {
-        this.mem.set(seq, { pieces, bytes: size });
-        this.memBytes += size;
+      const seq = await this.wal.append(FLEET_RECORD_ROWS, tenant, held?.views ?? pieces);
+      if (held) {
+        this.slabs.appended(held.slab, seq);
+        this.mem.set(seq, { pieces: held.views, bytes: size });
       }
     } catch (e) {
+      if (held) this.slabs.failed(held.slab);
       const fe = e instanceof FleetwatchError ? e : undefined;
       if (fe?.code === 'FW_ERR_WAL_FULL') throw new FleetwatchError('FW_ERR_INGEST_OVERLOADED', fe.message, { cause: e });
       if (fe?.code === 'FW_ERR_WAL_IO') throw new FleetwatchError('FW_ERR_STORAGE_UNAVAILABLE', `the ingest log cannot be written: ${fe.message}`, { cause: e, retryable: true });
@@ -396,13 +401,8 @@ class FileIngestLog implements IngestLog {
     this.m?.flushes.inc({ reason });
     await this.checkpoint.ack(r.firstSeq, r.lastSeq);
     this.flushed = Math.max(this.flushed, r.lastSeq);
-    for (let seq = r.firstSeq; seq <= r.lastSeq; seq++) {
-      const p = this.mem.get(seq);
-      if (p) {
-        this.memBytes -= p.bytes;
-        this.mem.delete(seq);
-      }
-    }
+    for (let seq = r.firstSeq; seq <= r.lastSeq; seq++) this.mem.delete(seq);
+    this.slabs.release(r.lastSeq);
     await this.wal.release(r.lastSeq);
     this.settleWaiters();
     return true;
