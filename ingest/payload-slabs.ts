@@ -36,6 +36,8 @@ export class PayloadSlabs {
     readonly slabBytes: number,
     /** most bytes of slabs in all */
     readonly maxBytes: number,
+    /** free slabs kept for reuse; more are dropped (after a burst, memory goes back) */
+    readonly maxSpare = 8,
   ) {}
 
   /** Bytes of slabs allocated (in use or spare). */
@@ -86,7 +88,11 @@ export class PayloadSlabs {
    */
   release(seq: number): void {
     const done = (s: Slab) => s.pending === 0 && s.lastSeq <= seq;
-    while (this.inUse.length > 1 && done(this.inUse[0] as Slab)) this.spare.push((this.inUse.shift() as Slab).buf);
+    while (this.inUse.length > 1 && done(this.inUse[0] as Slab)) {
+      const freed = (this.inUse.shift() as Slab).buf;
+      if (this.spare.length < this.maxSpare) this.spare.push(freed);
+      else this.allocated -= freed.length;
+    }
     const last = this.inUse[this.inUse.length - 1];
     if (last !== undefined && this.inUse.length === 1 && done(last)) {
       last.used = 0;

@@ -54,6 +54,17 @@ describe('payload slabs', () => {
     expect(same(c.views, [bytes(90, 3)])).toBe(true);
   });
 
+  it('keeps at most maxSpare free slabs for reuse', () => {
+    const slabs = new PayloadSlabs(100, 10_000, 1);
+    const held = [1, 2, 3, 4].map((i) => slabs.hold([bytes(100, i)], 100)!);
+    held.forEach((h, i) => slabs.appended(h.slab, i + 1));
+    expect(slabs.bytes).toBe(400);
+    slabs.release(4); // three slabs freed (the last one starts over): one kept, two dropped
+    expect(slabs.bytes).toBe(200);
+    const again = slabs.hold([bytes(100, 5)], 100)!;
+    expect(again.slab.buf).toBe(held[3]?.slab.buf);
+  });
+
   it('does not hold what is larger than a slab, or beyond its byte cap', () => {
     const slabs = new PayloadSlabs(100, 200);
     expect(slabs.hold([bytes(101, 1)], 101)).toBeUndefined();
