@@ -758,6 +758,24 @@ describe('remote_write series cache', () => {
     expect(c.get(new Uint8Array(0), 0, 0)).toBeUndefined();
   });
 
+  it('tells apart keys that differ in any one byte (every lane of the 16-byte compare step)', () => {
+    const c = createLabelBytesCache<string>({ maxEntries: 1000 });
+    for (let n = 1; n <= 40; n++) {
+      const a = Uint8Array.from({ length: n }, (_, i) => 0x41 + (i % 26));
+      c.set(a, 0, n, `a${n}`);
+      for (let p = 0; p < n; p++) {
+        const b = Uint8Array.from(a);
+        b[p] ^= 0x20;
+        // at an odd offset too, so the reads are unaligned
+        const framed = new Uint8Array(n + 5);
+        framed.set(b, 5);
+        expect(c.get(b, 0, n)).toBeUndefined();
+        expect(c.get(framed, 5, 5 + n)).toBeUndefined();
+      }
+      expect(c.get(a, 0, n)).toBe(`a${n}`);
+    }
+  });
+
   it('keeps keys with the same 32-bit hash apart, in a table small enough that every probe wraps', () => {
     // find two different keys with equal hashes (deterministic: the same pair every run)
     const seen = new Map<number, Uint8Array>();
