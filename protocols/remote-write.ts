@@ -29,7 +29,7 @@ import { ProtobufDecodeError, ProtobufReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARIN
 import { ProtobufWriter } from './protobuf-writer.ts';
 import { RejectionCollector, formatLabelSet, toLabels, type LabelsInput } from './decode-helpers.ts';
 import { EMPTY_LABELS, makeSeries } from './series.ts';
-import { createLabelBytesCache, type LabelBytesCache, type LabelBytesCacheOptions } from './label-bytes-cache.ts';
+import { LabelBytesCacheImpl, type LabelBytesCache, type LabelBytesCacheOptions } from './label-bytes-cache.ts';
 import type { DecodeResult, Exemplar, MetricMetadata, MetricsBatch, SeriesRef } from './types.ts';
 
 export interface DecodeRemoteWriteOptions {
@@ -59,8 +59,12 @@ export interface RemoteWriteSeriesCache extends LabelBytesCache<SeriesRef | stri
 /** label strings kept (both generations): a label vocabulary, not the series */
 const INTERNED_STRINGS = 1 << 16;
 
+class SeriesAndStringsCache extends LabelBytesCacheImpl<SeriesRef | string> implements RemoteWriteSeriesCache {
+  readonly strings: LabelBytesCache<string> = new LabelBytesCacheImpl<string>({ maxEntries: INTERNED_STRINGS });
+}
+
 export function createRemoteWriteSeriesCache(options: LabelBytesCacheOptions): RemoteWriteSeriesCache {
-  return Object.assign(createLabelBytesCache<SeriesRef | string>(options), { strings: createLabelBytesCache<string>({ maxEntries: INTERNED_STRINGS }) });
+  return new SeriesAndStringsCache(options);
 }
 
 export type RemoteWriteVersion = 1 | 2;

@@ -765,7 +765,7 @@ describe('remote_write series cache', () => {
       c.set(a, 0, n, `a${n}`);
       for (let p = 0; p < n; p++) {
         const b = Uint8Array.from(a);
-        b[p] ^= 0x20;
+        b[p] = (b[p] as number) ^ 0x20;
         // at an odd offset too, so the reads are unaligned
         const framed = new Uint8Array(n + 5);
         framed.set(b, 5);
