@@ -188,7 +188,7 @@ async function main(): Promise<void> {
     `- collector path / direct, end to end: **${ratio.toFixed(2)}** (goal >= 0.80)`,
     `- collector CPU per million samples forwarded: **${((c.collectorCpu as number) / perM).toFixed(2)} CPU-s**; peak RSS **${fmt.mib(c.collectorRss as number)} MiB**`,
     `- collector → central on the wire: ${fmt.mib(c.wireBytes as number)} MiB (${(((c.wireBytes as number) / samples) || 0).toFixed(2)} bytes/sample) against ${fmt.mib(bytes)} MiB of remote_write from the clients`,
-    '- what the two paths wait for: the direct path's clients are answered once central's ingest log has their rows (fdatasynced), while central inserts each collector batch straight into ClickHouse (ingest/fleet-batches.ts, so its batch id can dedupe a resend) and the collector path's time runs until that is done for every batch. Since central got its ingest log, the direct path is measured against the log and the collector path against ClickHouse.',
+    "- what the two paths wait for: the direct path's clients are answered once central's ingest log has their rows (fdatasynced), while central inserts each collector batch straight into ClickHouse (ingest/fleet-batches.ts, so its batch id can dedupe a resend) and the collector path's time runs until that is done for every batch. Since central got its ingest log, the direct path is measured against the log and the collector path against ClickHouse.",
   ];
   writeSection('collector', lines.join('\n'));
 }
