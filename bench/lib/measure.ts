@@ -11,12 +11,22 @@ export function peakRssBytes(pid: number): number {
   return m ? Number(m[1]) * 1024 : 0;
 }
 
+/**
+ * A /proc stat file as its command name and the fields after it (field 3,
+ * the state, is index 0): the name is in parentheses and may hold spaces.
+ */
+function procStat(path: string): { name: string; fields: string[] } {
+  const stat = readFileSync(path, 'utf8');
+  const close = stat.lastIndexOf(')');
+  return { name: stat.slice(stat.indexOf('(') + 1, close), fields: stat.slice(close + 2).split(' ') };
+}
+
+/** utime + stime of stat fields, in seconds (CLK_TCK is 100 on Linux). */
+const cpuOf = (fields: string[]): number => (Number(fields[11]) + Number(fields[12])) / 100;
+
 /** CPU seconds (user + system) a live process has used. */
 export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return ticks / 100; // CLK_TCK is 100 on Linux
+  return cpuOf(procStat(`/proc/${pid}/stat`).fields);
 }
 
 /** CPU seconds per thread name (threads of one name summed) of a process, from /proc/<pid>/task. */
@@ -30,11 +40,9 @@ export function threadCpuSeconds(pid: number): Map<string, number> {
   }
   for (const tid of tids) {
     try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const { name, fields } = procStat(`/proc/${pid}/task/${tid}/stat`);
       const key = tid === String(pid) ? 'main' : name;
-      out.set(key, (out.get(key) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
+      out.set(key, (out.get(key) ?? 0) + cpuOf(fields));
     } catch {
       // the thread ended meanwhile
     }
@@ -44,8 +52,7 @@ export function threadCpuSeconds(pid: number): Map<string, number> {
 
 /** Minor page faults of a process so far (/proc/<pid>/stat). */
 export function minorFaults(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
+  return Number(procStat(`/proc/${pid}/stat`).fields[7]);
 }
 
 /** Seconds the main thread of a process ran and waited runnable for a CPU (/proc/<pid>/schedstat). */
